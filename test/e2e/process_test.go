@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/berth-sched/berth/manifests"
+	"github.com/berth-sched/berth/test/harness"
+)
+
+func TestVersionNamesBerthAndKubeScheduler(t *testing.T) {
+	out, err := exec.Command(binary, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(got, "berth v") || !strings.Contains(got, "(kube-scheduler v1.37.2)") {
+		t.Errorf("--version printed %q, want \"berth vX (kube-scheduler v1.37.2)\"", got)
+	}
+}
+
+func TestSecurePortServesHealthAndMetrics(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ensureNodes(t, ctx)
+	ns := newNamespace(t, ctx)
+	p := startScheduler(t, nil)
+
+	for _, path := range []string{"/livez", "/readyz"} {
+		var code int
+		var body string
+		err := wait.PollUntilContextTimeout(ctx, harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			var err error
+			code, body, err = p.Get(ctx, path, "")
+			return err == nil && code == 200, nil
+		})
+		if err != nil {
+			t.Fatalf("%s: last answer %d %q: %v", path, code, body, err)
+		}
+	}
+
+	// Schedule one pod so the scheduling metrics have a sample.
+	pod := harness.BestEffortPod(ns, "metrics-sample").Obj()
+	createPod(t, ctx, pod)
+	if _, err := harness.WaitForPod(ctx, cp.Client, ns, pod.Name, 30*time.Second, "bound", harness.IsBound); err != nil {
+		t.Fatal(err)
+	}
+	code, body, err := p.Get(ctx, "/metrics", cp.Config.BearerToken)
+	if err != nil || code != 200 {
+		t.Fatalf("/metrics with an admin token: %d %v", code, err)
+	}
+	want := `scheduler_schedule_attempts_total{profile="berth-scheduler",result="scheduled"}`
+	if !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	if code, _, err := p.Get(ctx, "/metrics", ""); err != nil || (code != 401 && code != 403) {
+		t.Errorf("/metrics without credentials answered %d (%v), want 401 or 403", code, err)
+	}
+}
+
+func TestSIGTERMStopsPromptlyAndReleasesLease(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// A lease of its own, so the holder seen here can only be this process.
+	const lease = "berth-sigterm-test"
+	p := startScheduler(t, func(c *harness.SchedulerConfig) { c.LeaderElection.ResourceName = lease })
+
+	leases := cp.Client.CoordinationV1().Leases(manifests.LeaseNamespace)
+	var holder string
+	err := wait.PollUntilContextTimeout(ctx, harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		l, err := leases.Get(ctx, lease, metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return false, nil
+		}
+		holder = *l.Spec.HolderIdentity
+		return holder != "", nil
+	})
+	if err != nil {
+		t.Fatalf("berth-scheduler never took lease %s: %v", lease, err)
+	}
+
+	start := time.Now()
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Exited():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10s after SIGTERM")
+	}
+	took := time.Since(start)
+	t.Logf("exited %v after SIGTERM with code %d", took, p.ExitCode())
+	if took > 5*time.Second {
+		t.Errorf("took %v to exit after SIGTERM, want under 5s", took)
+	}
+	if p.ExitCode() != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", p.ExitCode())
+	}
+	l, err := leases.Get(ctx, lease, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
+		t.Errorf("lease still held by %q after SIGTERM (was %q): not released", *l.Spec.HolderIdentity, holder)
+	}
+}

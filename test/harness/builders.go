@@ -1,0 +1,93 @@
+package harness
+
+import (
+	"context"
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+)
+
+// SchedulerName is the profile name berth's configuration uses; pods opt in with it.
+const SchedulerName = "berth-scheduler"
+
+// ZoneLabel is the well-known topology label the node builder sets.
+const ZoneLabel = v1.LabelTopologyZone
+
+// KWOKNodeAnnotation marks nodes the in-process KWOK simulator manages, as the kwok
+// tool itself does by default.
+const KWOKNodeAnnotation = "kwok.x-k8s.io/node"
+
+// pauseImage is what test pods "run"; no kubelet pulls it.
+const pauseImage = "registry.k8s.io/pause:3.10"
+
+// Node is a node with the given allocatable cpu, memory and pod count, in zone (if not
+// empty), ready for KWOK to manage. Further labels and taints go through the returned
+// upstream wrapper (Label, Taints).
+func Node(name, cpu, memory string, pods int, zone string) *st.NodeWrapper {
+	n := st.MakeNode().Name(name).Capacity(map[v1.ResourceName]string{
+		v1.ResourceCPU:    cpu,
+		v1.ResourceMemory: memory,
+		v1.ResourcePods:   strconv.Itoa(pods),
+	}).Label(v1.LabelHostname, name).Annotation(KWOKNodeAnnotation, "fake")
+	if zone != "" {
+		n.Label(ZoneLabel, zone)
+	}
+	return n
+}
+
+// PriorityClass builds a PriorityClass; policy may be empty (PreemptLowerPriority).
+func PriorityClass(name string, value int32, policy v1.PreemptionPolicy) *schedulingv1.PriorityClass {
+	pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
+	if policy != "" {
+		pc.PreemptionPolicy = &policy
+	}
+	return pc
+}
+
+// Resources is a shorthand for a container's resource list, e.g. {"cpu": "500m"}.
+type Resources map[v1.ResourceName]string
+
+// BestEffortPod is a pod whose container declares no requests and no limits, scheduled
+// by berth.
+func BestEffortPod(ns, name string) *st.PodWrapper {
+	return pod(ns, name, st.MakeContainer().Name("app").Image(pauseImage).Obj())
+}
+
+// BurstablePod is a pod whose container requests req and is limited at lim (lim may be
+// nil, or differ from req in some resource), scheduled by berth.
+func BurstablePod(ns, name string, req, lim Resources) *st.PodWrapper {
+	c := st.MakeContainer().Name("app").Image(pauseImage).ResourceRequests(req)
+	if len(lim) > 0 {
+		c.ResourceLimits(lim)
+	}
+	return pod(ns, name, c.Obj())
+}
+
+// GuaranteedPod is a pod whose container requests and is limited at res (cpu and memory
+// must both be set for the Guaranteed class), scheduled by berth.
+func GuaranteedPod(ns, name string, res Resources) *st.PodWrapper {
+	return pod(ns, name, st.MakeContainer().Name("app").Image(pauseImage).Resources(res).Obj())
+}
+
+func pod(ns, name string, c v1.Container) *st.PodWrapper {
+	return st.MakePod().Namespace(ns).Name(name).SchedulerName(SchedulerName).
+		Containers([]v1.Container{c})
+}
+
+// PDB is upstream's PodDisruptionBudget wrapper, re-exported so tests find every builder
+// in one place.
+var PDB = st.MakePDB
+
+// EnsureNamespace creates namespace name unless it exists.
+func EnsureNamespace(ctx context.Context, client kubernetes.Interface, name string) error {
+	_, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}

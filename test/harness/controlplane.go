@@ -1,0 +1,205 @@
+// Package harness starts a real Kubernetes control plane in this process (embedded etcd
+// and the upstream kube-apiserver) on loopback, simulates kubelets with KWOK, and builds
+// the objects berth's tests need. Every test that touches the API server uses it; so does
+// cmd/berth-local, the control plane behind `make run`.
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	apiservertesting "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
+)
+
+// ControlPlane is an embedded etcd plus a kube-apiserver serving on 127.0.0.1.
+type ControlPlane struct {
+	// Config reaches the API server as a cluster admin.
+	Config *rest.Config
+	// Client is a clientset for Config.
+	Client kubernetes.Interface
+
+	dir       string
+	etcd      *embed.Etcd
+	storage   *storagebackend.Config
+	tb        *processTB
+	apiserver *apiservertesting.TestServer
+	stopOnce  sync.Once
+}
+
+// Options tune a control plane. The zero value is what berth's tests use.
+type Options struct {
+	// ExtraAPIServerFlags are appended to the kube-apiserver flags, e.g.
+	// "--authorization-mode=RBAC".
+	ExtraAPIServerFlags []string
+	// LogOutput receives the control plane's logs (the API server's and everything
+	// else that logs through klog in this process); nil discards them. etcd logs to
+	// etcd.log in Dir.
+	LogOutput io.Writer
+}
+
+// apiServerFlags are the flags every harness API server gets. The ServiceAccount
+// admission plugin wants a token controller that does not run here, and
+// TaintNodesByCondition would put a not-ready taint on every new node before KWOK marks
+// it Ready; neither is what the tests are about.
+var apiServerFlags = []string{
+	"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
+	// As in a real cluster: identities get what RBAC grants them and nothing else. The
+	// harness's own client is in system:masters.
+	"--authorization-mode=RBAC",
+}
+
+// Start starts etcd and the API server and waits until the API server is healthy and
+// has created the default namespace. Call Stop when done.
+func Start(opts Options) (*ControlPlane, error) {
+	dir, err := os.MkdirTemp("", "berth-controlplane-")
+	if err != nil {
+		return nil, err
+	}
+	out := opts.LogOutput
+	if out == nil {
+		out = io.Discard
+	}
+	redirectKlog(out)
+	cp := &ControlPlane{dir: dir, tb: newProcessTB(out)}
+	if err := cp.startEtcd(); err != nil {
+		cp.Stop()
+		return nil, err
+	}
+	if err := cp.startAPIServer(opts.ExtraAPIServerFlags); err != nil {
+		cp.Stop()
+		return nil, err
+	}
+	return cp, nil
+}
+
+func (cp *ControlPlane) startEtcd() error {
+	clientURL, err := freeLoopbackURL()
+	if err != nil {
+		return err
+	}
+	peerURL, err := freeLoopbackURL()
+	if err != nil {
+		return err
+	}
+	cfg := embed.NewConfig()
+	cfg.Dir = filepath.Join(cp.dir, "etcd")
+	cfg.Logger = "zap"
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{filepath.Join(cp.dir, "etcd.log")}
+	cfg.ListenClientUrls = []url.URL{*clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{*clientURL}
+	cfg.ListenPeerUrls = []url.URL{*peerURL}
+	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return fmt.Errorf("start embedded etcd: %w", err)
+	}
+	cp.etcd = e
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		return fmt.Errorf("embedded etcd failed: %w", err)
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("embedded etcd not ready after 60s")
+	}
+	cp.storage = storagebackend.NewDefaultConfig("/registry", nil)
+	cp.storage.Transport.ServerList = []string{clientURL.String()}
+	return nil
+}
+
+func (cp *ControlPlane) startAPIServer(extraFlags []string) error {
+	opts := apiservertesting.NewDefaultTestServerOptions()
+	// The invariant check scrapes apiserver metrics at teardown and reports through the
+	// TB; it is for upstream's own apiserver tests, not ours.
+	opts.DisableInvariantChecks = true
+	flags := append(append([]string{}, apiServerFlags...), extraFlags...)
+	server, err := apiservertesting.StartTestServer(cp.tb, opts, flags, cp.storage)
+	if err != nil {
+		return fmt.Errorf("start kube-apiserver: %w", err)
+	}
+	cp.apiserver = &server
+	cp.Config = rest.CopyConfig(server.ClientConfig)
+	cp.Client, err = kubernetes.NewForConfig(cp.Config)
+	return err
+}
+
+// RestartAPIServer stops the API server and starts a new one on the same etcd, so all
+// objects survive. The new server listens on a new port with new credentials: Config,
+// Client and kubeconfig files must be taken again.
+func (cp *ControlPlane) RestartAPIServer() error {
+	cp.apiserver.TearDownFn()
+	return cp.startAPIServer(nil)
+}
+
+// Stop tears down the API server and etcd and removes their files. Safe to call twice.
+func (cp *ControlPlane) Stop() {
+	cp.stopOnce.Do(func() {
+		if cp.apiserver != nil {
+			cp.apiserver.TearDownFn()
+		}
+		if cp.etcd != nil {
+			cp.etcd.Close()
+		}
+		cp.tb.runCleanups()
+		os.RemoveAll(cp.dir)
+	})
+}
+
+// Dir is a scratch directory that lives as long as the control plane.
+func (cp *ControlPlane) Dir() string { return cp.dir }
+
+// WriteKubeconfig writes a kubeconfig for Config to path, for processes (berth-scheduler,
+// kubectl) that reach the API server from outside this process.
+func (cp *ControlPlane) WriteKubeconfig(path string) error {
+	return WriteKubeconfig(cp.Config, path)
+}
+
+// WriteKubeconfig writes a kubeconfig file that reaches cfg's server with cfg's
+// credentials.
+func WriteKubeconfig(cfg *rest.Config, path string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["berth"] = &clientcmdapi.Cluster{
+		Server:                   cfg.Host,
+		CertificateAuthorityData: cfg.CAData,
+		InsecureSkipTLSVerify:    cfg.Insecure,
+		TLSServerName:            cfg.ServerName,
+	}
+	kc.AuthInfos["berth"] = &clientcmdapi.AuthInfo{
+		Token:                 cfg.BearerToken,
+		ClientCertificateData: cfg.CertData,
+		ClientKeyData:         cfg.KeyData,
+		Impersonate:           cfg.Impersonate.UserName,
+		ImpersonateGroups:     cfg.Impersonate.Groups,
+	}
+	kc.Contexts["berth"] = &clientcmdapi.Context{Cluster: "berth", AuthInfo: "berth"}
+	kc.CurrentContext = "berth"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+func freeLoopbackURL() (*url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return &url.URL{Scheme: "http", Host: l.Addr().String()}, nil
+}
+
+// WithTimeout is a context for one test step.
+func WithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
