@@ -1,0 +1,160 @@
+// Package integration runs berth's plugins inside the upstream kube-scheduler, in
+// process, against the real control plane of test/harness. One control plane serves the
+// package; each test starts its own scheduler with the profile it needs and creates its
+// own nodes, which it removes when done.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/berth-sched/berth/manifests"
+	"github.com/berth-sched/berth/pkg/plugins"
+	"github.com/berth-sched/berth/test/harness"
+)
+
+var cp *harness.ControlPlane
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "berth-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	logFile, err := os.Create(filepath.Join(dir, "controlplane.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	defer logFile.Close()
+	cp, err = harness.Start(harness.Options{LogOutput: logFile})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: control plane:", err)
+		return 1
+	}
+	defer cp.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopNodes, err := harness.StartNodeSimulator(ctx, cp.Config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: node simulator:", err)
+		return 1
+	}
+	defer stopNodes()
+	if err := cp.WriteKubeconfig(filepath.Join(dir, "kubeconfig")); err != nil {
+		fmt.Fprintln(os.Stderr, "integration:", err)
+		return 1
+	}
+	code := m.Run()
+	if code == 0 {
+		os.RemoveAll(dir)
+	} else {
+		fmt.Fprintf(os.Stderr, "integration: tests failed; control plane log: %s\n", logFile.Name())
+	}
+	return code
+}
+
+// startBerth runs berth's recommended configuration in process, leader election off,
+// changed by mutate (may be nil), until the test ends.
+func startBerth(t *testing.T, mutate func(*harness.SchedulerConfig)) {
+	t.Helper()
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, func(c *harness.SchedulerConfig) {
+		c.LeaderElection.LeaderElect = ptr.To(false)
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := harness.StartInProcess(context.Background(), cfg, plugins.SchedulerOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+}
+
+// newNamespace gives a test its own namespace; its pods are deleted at the end.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	ns, err := cp.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "it-"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// No namespace controller runs here: remove the pods ourselves, at once, so they
+		// hold no capacity in later tests.
+		_ = cp.Client.CoreV1().Pods(ns.Name).DeleteCollection(ctx,
+			metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
+	})
+	return ns.Name
+}
+
+// createNodes creates nodes for one test and deletes them when it ends.
+func createNodes(t *testing.T, nodes ...*v1.Node) {
+	t.Helper()
+	ctx := context.Background()
+	for _, n := range nodes {
+		if _, err := cp.Client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create node %s: %v", n.Name, err)
+		}
+		name := n.Name
+		t.Cleanup(func() { _ = cp.Client.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}) })
+	}
+}
+
+// createPod creates p and returns it as stored.
+func createPod(t *testing.T, p *v1.Pod) *v1.Pod {
+	t.Helper()
+	out, err := cp.Client.CoreV1().Pods(p.Namespace).Create(context.Background(), p, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create pod %s: %v", p.Name, err)
+	}
+	return out
+}
+
+// waitBound waits for the pod to be bound and returns its node.
+func waitBound(t *testing.T, ns, name string) string {
+	t.Helper()
+	p, err := harness.WaitForPod(context.Background(), cp.Client, ns, name, 30*time.Second, "bound", harness.IsBound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Spec.NodeName
+}
+
+// waitUnschedulable waits for PodScheduled=False/Unschedulable and returns the
+// condition's message.
+func waitUnschedulable(t *testing.T, ns, name string) string {
+	t.Helper()
+	p, err := harness.WaitForPod(context.Background(), cp.Client, ns, name, 30*time.Second, "unschedulable", harness.IsUnschedulable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodScheduled {
+			return c.Message
+		}
+	}
+	return ""
+}
