@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
@@ -90,4 +91,17 @@ func EnsureNamespace(ctx context.Context, client kubernetes.Interface, name stri
 		return nil
 	}
 	return err
+}
+
+// EnsurePriorityClasses creates the classes that do not exist yet. Pods then use them
+// by priorityClassName: the API server's Priority admission rejects a pod that sets
+// spec.priority itself.
+func EnsurePriorityClasses(ctx context.Context, client kubernetes.Interface, classes ...*schedulingv1.PriorityClass) error {
+	for _, pc := range classes {
+		_, err := client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("priority class %s: %w", pc.Name, err)
+		}
+	}
+	return nil
 }

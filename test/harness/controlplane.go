@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 
 // ControlPlane is an embedded etcd plus a kube-apiserver serving on 127.0.0.1.
 type ControlPlane struct {
-	// Config reaches the API server as a cluster admin.
+	// Config reaches the API server as a cluster admin (system:masters), through an
+	// address, certificate and token that stay the same across API server restarts.
 	Config *rest.Config
 	// Client is a clientset for Config.
 	Client kubernetes.Interface
@@ -36,7 +38,10 @@ type ControlPlane struct {
 	storage   *storagebackend.Config
 	tb        *processTB
 	apiserver *apiservertesting.TestServer
-	stopOnce  sync.Once
+	endpoint  *stableEndpoint
+	// extraFlags are Options.ExtraAPIServerFlags, kept for a restart.
+	extraFlags []string
+	stopOnce   sync.Once
 }
 
 // Options tune a control plane. The zero value is what berth's tests use.
@@ -74,11 +79,16 @@ func Start(opts Options) (*ControlPlane, error) {
 	}
 	redirectKlog(out)
 	cp := &ControlPlane{dir: dir, tb: newProcessTB(out)}
+	if cp.endpoint, err = newStableEndpoint(dir); err != nil {
+		cp.Stop()
+		return nil, err
+	}
 	if err := cp.startEtcd(); err != nil {
 		cp.Stop()
 		return nil, err
 	}
-	if err := cp.startAPIServer(opts.ExtraAPIServerFlags); err != nil {
+	cp.extraFlags = opts.ExtraAPIServerFlags
+	if err := cp.startAPIServer(cp.extraFlags); err != nil {
 		cp.Stop()
 		return nil, err
 	}
@@ -126,23 +136,46 @@ func (cp *ControlPlane) startAPIServer(extraFlags []string) error {
 	// The invariant check scrapes apiserver metrics at teardown and reports through the
 	// TB; it is for upstream's own apiserver tests, not ours.
 	opts.DisableInvariantChecks = true
-	flags := append(append([]string{}, apiServerFlags...), extraFlags...)
+	// Client certificates and the front-proxy are for aggregated API servers, which the
+	// harness has none of; clients authenticate with the harness's token. (With them on,
+	// the peer proxy expects a serving certificate the test server generated itself, and
+	// the harness brings its own so that it survives a restart.)
+	opts.EnableCertAuth = false
+	flags := append(append(append([]string{}, apiServerFlags...), cp.endpoint.flags...), extraFlags...)
 	server, err := apiservertesting.StartTestServer(cp.tb, opts, flags, cp.storage)
 	if err != nil {
 		return fmt.Errorf("start kube-apiserver: %w", err)
 	}
 	cp.apiserver = &server
-	cp.Config = rest.CopyConfig(server.ClientConfig)
+	u, err := url.Parse(server.ClientConfig.Host)
+	if err != nil {
+		return err
+	}
+	cp.endpoint.setBackend(u.Host)
+	cp.Config = &rest.Config{
+		Host:            cp.endpoint.URL(),
+		BearerToken:     cp.endpoint.token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: cp.endpoint.certPEM},
+		QPS:             1000,
+		Burst:           10000,
+	}
 	cp.Client, err = kubernetes.NewForConfig(cp.Config)
 	return err
 }
 
-// RestartAPIServer stops the API server and starts a new one on the same etcd, so all
-// objects survive. The new server listens on a new port with new credentials: Config,
-// Client and kubeconfig files must be taken again.
-func (cp *ControlPlane) RestartAPIServer() error {
+// StopAPIServer stops the API server; etcd keeps running. Clients see connection
+// errors until StartAPIServer.
+func (cp *ControlPlane) StopAPIServer() {
+	cp.endpoint.setBackend("")
 	cp.apiserver.TearDownFn()
-	return cp.startAPIServer(nil)
+	cp.apiserver = nil
+}
+
+// StartAPIServer starts a new API server on the same etcd after StopAPIServer. Every
+// object survives, and Config, Client and written kubeconfigs keep working: the address,
+// serving certificate and admin token are the harness's, not the server's.
+func (cp *ControlPlane) StartAPIServer() error {
+	return cp.startAPIServer(cp.extraFlags)
 }
 
 // Stop tears down the API server and etcd and removes their files. Safe to call twice.
@@ -150,6 +183,9 @@ func (cp *ControlPlane) Stop() {
 	cp.stopOnce.Do(func() {
 		if cp.apiserver != nil {
 			cp.apiserver.TearDownFn()
+		}
+		if cp.endpoint != nil {
+			cp.endpoint.close()
 		}
 		if cp.etcd != nil {
 			cp.etcd.Close()
@@ -191,12 +227,11 @@ func WriteKubeconfig(cfg *rest.Config, path string) error {
 }
 
 func freeLoopbackURL() (*url.URL, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	defer l.Close()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}, nil
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, nil
 }
 
 // WithTimeout is a context for one test step.

@@ -48,11 +48,14 @@ const nodeSimulatorPodCIDR = "10.0.0.0/16"
 // terminating pod at once. Like a kubelet, this one waits out the grace period: the API
 // server sets metadata.deletionTimestamp to the time the grace period ends, and KWOK
 // reads a delay whose durationFrom expression yields an RFC 3339 timestamp as "that
-// timestamp minus now" (pkg/utils/lifecycle/value_duration_from.go). A timestamp that is
-// already past (grace period 0, or an old terminating pod) gives a delay <= 0, which
-// KWOK's delaying queue runs at once. KWOK then deletes with gracePeriodSeconds=0.
+// timestamp minus now" (pkg/utils/lifecycle/value_duration_from.go). The timestamp is
+// published truncated to whole seconds, i.e. up to 1s before the grace period really
+// ends, so the expression adds one second: the pod goes between grace and grace+1s after
+// the delete call, never before. A timestamp already past (an old terminating pod) gives
+// a delay <= 0, which KWOK's delaying queue runs at once; a pod deleted with grace
+// period 0 is removed by the API server itself. KWOK deletes with gracePeriodSeconds=0.
 // A pod that still has finalizers stays, terminating, until they are removed, as with a
-// real kubelet.
+// real kubelet. (If the expression yielded nothing, durationMilliseconds, 0, would apply.)
 const podDeleteAfterGraceStage = `
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -69,7 +72,7 @@ spec:
   delay:
     durationMilliseconds: 0
     durationFrom:
-      expressionFrom: '.metadata.deletionTimestamp'
+      expressionFrom: '.metadata.deletionTimestamp | fromdateiso8601 + 1 | todateiso8601'
   next:
     delete: true
 `
@@ -120,12 +123,15 @@ func loadNodeSimulatorStages() (map[internalversion.StageResourceRef][]*internal
 // alone. A managed node becomes Ready and keeps a fresh heartbeat; a pod bound to a
 // managed node (spec.nodeName set) becomes Running and Ready with a startTime and
 // container statuses; a terminating pod on a managed node is deleted when its grace
-// period ends (metadata.deletionTimestamp), at once for grace period 0. See
-// nodeSimulatorStages for the exact stages. Node leases are not used.
+// period ends (metadata.deletionTimestamp, rounded up to the next second; see
+// podDeleteAfterGraceStage), at once for grace period 0. See nodeSimulatorStages for
+// the exact stages. Node leases are not used.
 //
 // The simulator needs no CRDs (its stages are built in), no admission plugins, and
 // permission to get/list/watch and patch nodes and nodes/status, list/watch, delete and
 // patch pods/status, and create events; cfg is typically cluster admin.
+//
+// Run one simulator per cluster: without leases, two would both act on every node.
 //
 // It runs until stop is called or ctx is done. stop cancels it, refuses further requests
 // from it and waits (up to 10s) for its requests in flight to finish, so after stop
@@ -238,7 +244,8 @@ func waitForAPIServer(ctx context.Context, c kubernetes.Interface) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
+		if ctx.Err() != nil || time.Now().After(deadline) ||
+			apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err) {
 			return fmt.Errorf("list nodes: %w", err)
 		}
 		select {

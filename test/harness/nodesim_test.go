@@ -106,18 +106,24 @@ func TestNodeSimulator(t *testing.T) {
 	if err := c.CoreV1().Pods(ns).Delete(ctx, "p1", metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
 		t.Fatalf("delete p1: %v", err)
 	}
-	time.Sleep(time.Until(deletedAt.Add(time.Second)))
-	p, err := c.CoreV1().Pods(ns).Get(ctx, "p1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("p1 1s into its 3s grace period: %v (want it still present)", err)
-	}
-	if p.DeletionTimestamp == nil {
-		t.Fatalf("p1 has no deletionTimestamp")
+	for _, after := range []time.Duration{time.Second, 2500 * time.Millisecond} {
+		time.Sleep(time.Until(deletedAt.Add(after)))
+		p, err := c.CoreV1().Pods(ns).Get(ctx, "p1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("p1 %v into its 3s grace period: %v (want it still present)", after, err)
+		}
+		if p.DeletionTimestamp == nil {
+			t.Fatalf("p1 has no deletionTimestamp")
+		}
 	}
 	simWaitFor(t, ctx, 6*time.Second, "p1 deleted", func() (bool, error) {
 		return simPodGone(ctx, c, ns, "p1")
 	})
-	t.Logf("p1 (grace 3s) gone %v after delete", time.Since(deletedAt).Round(100*time.Millisecond))
+	if gone := time.Since(deletedAt); gone < 3*time.Second {
+		t.Errorf("p1 (grace 3s) gone after only %v", gone)
+	} else {
+		t.Logf("p1 (grace 3s) gone %v after delete", gone.Round(100*time.Millisecond))
+	}
 
 	// Grace period 0: gone at once.
 	zero := int64(0)
