@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -109,5 +111,43 @@ func TestSIGTERMStopsPromptlyAndReleasesLease(t *testing.T) {
 	}
 	if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
 		t.Errorf("lease still held by %q after SIGTERM (was %q): not released", *l.Spec.HolderIdentity, holder)
+	}
+}
+
+// TestRunsOnAReadOnlyRootFilesystem backs the Deployment's readOnlyRootFilesystem: the
+// binary runs in a mount namespace whose root is remounted read-only (as root can do
+// here; no container runtime is needed), becomes leader and schedules a pod.
+func TestRunsOnAReadOnlyRootFilesystem(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ensureNodes(t, ctx)
+	ns := newNamespace(t, ctx)
+	wrapper := filepath.Join(t.TempDir(), "read-only-root")
+	script := "#!/bin/sh\nexec unshare --mount --propagation private sh -c 'mount -o remount,bind,ro / && exec \"$0\" \"$@\"' " + binary + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := harness.StartScheduler(wrapper, cfg, kubeconfig, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop(10 * time.Second)
+		if t.Failed() {
+			t.Logf("berth-scheduler log:\n%s", p.Log())
+		}
+	})
+	pod := harness.BestEffortPod(ns, "read-only-root").Obj()
+	createPod(t, ctx, pod)
+	if _, err := harness.WaitForPod(ctx, cp.Client, ns, pod.Name, 30*time.Second, "bound", harness.IsBound); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, err := p.Get(ctx, "/readyz", ""); err != nil || code != 200 {
+		t.Errorf("/readyz answered %d (%v)", code, err)
 	}
 }
