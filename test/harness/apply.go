@@ -23,6 +23,12 @@ const FieldManager = "berth-harness"
 // Apply server-side applies every object in a multi-document YAML stream, in order,
 // the way `kubectl apply --server-side` would, and returns what the server stored.
 func Apply(ctx context.Context, cfg *rest.Config, manifest []byte) ([]*unstructured.Unstructured, error) {
+	return ApplyEach(ctx, cfg, manifest, nil)
+}
+
+// ApplyEach is Apply with a hook: after is called with each object as stored, before
+// the next one is applied (nil: no hook), so a caller can wait for one to take effect.
+func ApplyEach(ctx context.Context, cfg *rest.Config, manifest []byte, after func(*unstructured.Unstructured) error) ([]*unstructured.Unstructured, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -61,5 +67,10 @@ func Apply(ctx context.Context, cfg *rest.Config, manifest []byte) ([]*unstructu
 			return applied, fmt.Errorf("apply %s %s: %w", gvk.Kind, obj.GetName(), err)
 		}
 		applied = append(applied, out)
+		if after != nil {
+			if err := after(out); err != nil {
+				return applied, err
+			}
+		}
 	}
 }

@@ -62,11 +62,14 @@ func BestEffortPod(ns, name string) *st.PodWrapper {
 // BurstablePod is a pod whose container requests req and is limited at lim (lim may be
 // nil, or differ from req in some resource), scheduled by berth.
 func BurstablePod(ns, name string, req, lim Resources) *st.PodWrapper {
-	c := st.MakeContainer().Name("app").Image(pauseImage).ResourceRequests(req)
+	// Upstream's ContainerWrapper.ResourceLimits replaces the requests it would keep, so
+	// combine the two halves here.
+	c := st.MakeContainer().Name("app").Image(pauseImage).Obj()
+	c.Resources.Requests = st.MakeContainer().ResourceRequests(req).Obj().Resources.Requests
 	if len(lim) > 0 {
-		c.ResourceLimits(lim)
+		c.Resources.Limits = st.MakeContainer().ResourceLimits(lim).Obj().Resources.Limits
 	}
-	return pod(ns, name, c.Obj())
+	return pod(ns, name, c)
 }
 
 // GuaranteedPod is a pod whose container requests and is limited at res (cpu and memory

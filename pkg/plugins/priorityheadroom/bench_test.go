@@ -1,0 +1,84 @@
+package priorityheadroom
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/noderesources"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+)
+
+const benchNodes = 5000
+
+// benchNodeInfos are 5000 16-cpu, 64Gi, 110-pod nodes each running four pods whose load
+// varies by node, all with room for the benchmark pod.
+func benchNodeInfos() []fwk.NodeInfo {
+	nodes := make([]fwk.NodeInfo, benchNodes)
+	for i := range nodes {
+		name := fmt.Sprintf("node-%d", i)
+		var pods []*v1.Pod
+		for j := 0; j < 4; j++ {
+			pods = append(pods, st.MakePod().Namespace("ns").Name(fmt.Sprintf("%s-%d", name, j)).Node(name).Priority(int32(j*500)).
+				Req(map[v1.ResourceName]string{"cpu": fmt.Sprintf("%dm", 500+i%1000), "memory": fmt.Sprintf("%dMi", 1024+i%2048)}).Obj())
+		}
+		ni := framework.NewNodeInfo(pods...)
+		ni.SetNode(st.MakeNode().Name(name).Capacity(map[v1.ResourceName]string{"cpu": "16", "memory": "64Gi", "pods": "110"}).Obj())
+		nodes[i] = ni
+	}
+	return nodes
+}
+
+// BenchmarkFilter runs berth's PriorityHeadroom Filter and, as the baseline from the
+// same run, upstream NodeResourcesFit's Filter, over 5000 nodes for a pod both bind
+// (cpu and memory requests, priority below the reservations). ns/node is per call.
+func BenchmarkFilter(b *testing.B) {
+	ctx := context.Background()
+	nodes := benchNodeInfos()
+	pod := st.MakePod().Namespace("ns").Name("p").Priority(0).
+		Req(map[v1.ResourceName]string{"cpu": "1", "memory": "1Gi"}).Obj()
+
+	headroom := newPlugin(b, exampleArgs())
+	fit, err := noderesources.NewFit(ctx, &schedconfig.NodeResourcesFitArgs{ScoringStrategy: &schedconfig.ScoringStrategy{
+		Type:      schedconfig.LeastAllocated,
+		Resources: []schedconfig.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
+	}}, nil, plfeature.Features{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		pl   interface {
+			fwk.PreFilterPlugin
+			fwk.FilterPlugin
+		}
+	}{
+		{"berth=PriorityHeadroom", headroom},
+		{"upstream=NodeResourcesFit", fit.(*noderesources.Fit)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cs := framework.NewCycleState()
+			if _, s := bc.pl.PreFilter(ctx, cs, pod, nodes); !s.IsSuccess() {
+				b.Fatal(s)
+			}
+			for _, n := range nodes {
+				if s := bc.pl.Filter(ctx, cs, pod, n); !s.IsSuccess() {
+					b.Fatalf("%s rejects %s: %v", bc.name, n.Node().Name, s)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for _, n := range nodes {
+					_ = bc.pl.Filter(ctx, cs, pod, n)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchNodes, "ns/node")
+		})
+	}
+}

@@ -1,0 +1,425 @@
+package priorityheadroom
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/berth-sched/berth/pkg/apis/config"
+)
+
+// exampleArgs is the documented configuration: below 1000000 keep 10%, below 1000 keep
+// 25% of cpu and memory.
+func exampleArgs(extra ...config.HeadroomReservation) *config.PriorityHeadroomArgs {
+	return &config.PriorityHeadroomArgs{Reservations: append([]config.HeadroomReservation{
+		{BelowPriority: ptr.To[int32](1000000), ReservePercent: map[v1.ResourceName]int32{"cpu": 10, "memory": 10}},
+		{BelowPriority: ptr.To[int32](1000), ReservePercent: map[v1.ResourceName]int32{"cpu": 25, "memory": 25}},
+	}, extra...)}
+}
+
+func newPlugin(t testing.TB, args *config.PriorityHeadroomArgs) *PriorityHeadroom {
+	t.Helper()
+	raw, err := json.Marshal(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*PriorityHeadroom)
+}
+
+// node is a 10-cpu, 10Gi, 10-pod node (plus extra allocatable) running pods.
+func node(extra map[v1.ResourceName]string, pods ...*v1.Pod) *framework.NodeInfo {
+	capacity := map[v1.ResourceName]string{"cpu": "10", "memory": "10Gi", "pods": "10"}
+	for k, v := range extra {
+		capacity[k] = v
+	}
+	ni := framework.NewNodeInfo(pods...)
+	ni.SetNode(st.MakeNode().Name("n1").Capacity(capacity).Obj())
+	return ni
+}
+
+func running(name string, prio int32, req map[v1.ResourceName]string) *v1.Pod {
+	return st.MakePod().Namespace("ns").Name(name).UID(name).Node("n1").Priority(prio).Req(req).Obj()
+}
+
+func TestFilter(t *testing.T) {
+	gpu := v1.ResourceName("example.com/gpu")
+	tests := []struct {
+		name       string
+		args       *config.PriorityHeadroomArgs
+		pod        *v1.Pod
+		node       *framework.NodeInfo
+		wantSkip   bool
+		wantCode   fwk.Code
+		wantReason string
+	}{
+		{
+			name: "low-priority pod that brings cpu exactly to the 75% limit passes",
+			pod:  st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "2500m"}).Obj(),
+			node: node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "5"})),
+		},
+		{
+			name:       "low-priority pod one milli-cpu over the 75% limit is rejected, naming the rule",
+			pod:        st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "2501m"}).Obj(),
+			node:       node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "5"})),
+			wantCode:   fwk.Unschedulable,
+			wantReason: "node keeps 25 percent of cpu for pods with priority >= 1000",
+		},
+		{
+			name:       "memory is held back the same way, to the byte",
+			pod:        st.MakePod().Name("p").Priority(999).Req(map[v1.ResourceName]string{"memory": "5Gi"}).Obj(),
+			node:       node(nil, running("a", 0, map[v1.ResourceName]string{"memory": "2684354561"})), // 7.5Gi - 5Gi + 1
+			wantCode:   fwk.Unschedulable,
+			wantReason: "node keeps 25 percent of memory for pods with priority >= 1000",
+		},
+		{
+			name: "a pod at a bound is held back only by the higher bounds (10%)",
+			pod:  st.MakePod().Name("p").Priority(1000).Req(map[v1.ResourceName]string{"cpu": "4"}).Obj(),
+			node: node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "5"})),
+		},
+		{
+			name:       "a pod at a bound is rejected past the 90% limit",
+			pod:        st.MakePod().Name("p").Priority(1000).Req(map[v1.ResourceName]string{"cpu": "4001m"}).Obj(),
+			node:       node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "5"})),
+			wantCode:   fwk.Unschedulable,
+			wantReason: "node keeps 10 percent of cpu for pods with priority >= 1000000",
+		},
+		{
+			name:     "a pod at or above every bound sees the whole node: Filter is skipped",
+			pod:      st.MakePod().Name("p").Priority(1000000).Req(map[v1.ResourceName]string{"cpu": "5"}).Obj(),
+			node:     node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "5"})),
+			wantSkip: true,
+		},
+		{
+			name:     "a pod that requests none of the reserved resources is skipped",
+			pod:      st.MakePod().Name("p").Priority(0).Obj(),
+			node:     node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "10"})),
+			wantSkip: true,
+		},
+		{
+			name:     "no reservations: every pod is skipped",
+			args:     &config.PriorityHeadroomArgs{},
+			pod:      st.MakePod().Name("p").Priority(-100).Req(map[v1.ResourceName]string{"cpu": "9"}).Obj(),
+			node:     node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "1"})),
+			wantSkip: true,
+		},
+		{
+			name: "of several reservations binding a pod, the largest percent wins even from a higher bound",
+			args: exampleArgs(config.HeadroomReservation{BelowPriority: ptr.To[int32](2000000), ReservePercent: map[v1.ResourceName]int32{"memory": 30}}),
+			pod:  st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"memory": "7Gi"}).Obj(),
+			node: node(nil),
+			// 30% of 10Gi kept: 7Gi fits exactly; 25% would also let it in, so use 7Gi+1 below.
+		},
+		{
+			name:       "the largest percent's rule is the one named",
+			args:       exampleArgs(config.HeadroomReservation{BelowPriority: ptr.To[int32](2000000), ReservePercent: map[v1.ResourceName]int32{"memory": 30}}),
+			pod:        st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"memory": "7516192769"}).Obj(), // 7Gi + 1
+			node:       node(nil),
+			wantCode:   fwk.UnschedulableAndUnresolvable,
+			wantReason: "node keeps 30 percent of memory for pods with priority >= 2000000",
+		},
+		{
+			name:       "a pod larger than the node's reserve-free share is unresolvable: preemption cannot help",
+			pod:        st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "8"}).Obj(),
+			node:       node(nil),
+			wantCode:   fwk.UnschedulableAndUnresolvable,
+			wantReason: "node keeps 25 percent of cpu for pods with priority >= 1000",
+		},
+		{
+			name: "init containers and overhead count as upstream counts them",
+			pod: st.MakePod().Name("p").Priority(0).
+				InitReq(map[v1.ResourceName]string{"cpu": "3"}).Req(map[v1.ResourceName]string{"cpu": "1"}).
+				Overhead(v1.ResourceList{"cpu": apiresource.MustParse("1m")}).Obj(),
+			node:       node(nil, running("a", 0, map[v1.ResourceName]string{"cpu": "4500m"})),
+			wantCode:   fwk.Unschedulable, // max(3, 1) + 1m = 3001m > 7500m - 4500m
+			wantReason: "node keeps 25 percent of cpu for pods with priority >= 1000",
+		},
+		{
+			name: "an extended resource is held back: 2 of 4 gpus usable, 1 used, 1 more fits",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{gpu: 50}},
+			}},
+			pod:  st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{gpu: "1"}).Obj(),
+			node: node(map[v1.ResourceName]string{gpu: "4"}, running("a", 0, map[v1.ResourceName]string{gpu: "1"})),
+		},
+		{
+			name: "an extended resource is held back: a second more does not fit",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{gpu: 50}},
+			}},
+			pod:        st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{gpu: "2"}).Obj(),
+			node:       node(map[v1.ResourceName]string{gpu: "4"}, running("a", 0, map[v1.ResourceName]string{gpu: "1"})),
+			wantCode:   fwk.Unschedulable,
+			wantReason: "node keeps 50 percent of example.com/gpu for pods with priority >= 100",
+		},
+		{
+			name: "a node that offers none of an extended resource has nothing to reserve (NodeResourcesFit judges it)",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{gpu: 50}},
+			}},
+			pod:  st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{gpu: "1"}).Obj(),
+			node: node(nil),
+		},
+		{
+			name: "pods: the 9th pod of a 10-pod node with 10% kept fits",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{"pods": 10}},
+			}},
+			pod: st.MakePod().Name("p").Priority(0).Obj(),
+			node: node(nil, running("a", 0, nil), running("b", 0, nil), running("c", 0, nil), running("d", 0, nil),
+				running("e", 0, nil), running("f", 0, nil), running("g", 0, nil), running("h", 0, nil)),
+		},
+		{
+			name: "pods: the 10th pod of a 10-pod node with 10% kept is rejected, even a BestEffort one",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{"pods": 10}},
+			}},
+			pod: st.MakePod().Name("p").Priority(0).Obj(),
+			node: node(nil, running("a", 0, nil), running("b", 0, nil), running("c", 0, nil), running("d", 0, nil),
+				running("e", 0, nil), running("f", 0, nil), running("g", 0, nil), running("h", 0, nil), running("i", 0, nil)),
+			wantCode:   fwk.Unschedulable,
+			wantReason: "node keeps 10 percent of pods for pods with priority >= 100",
+		},
+		{
+			name: "a 0% reservation holds nothing back",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{"cpu": 0}},
+			}},
+			pod:      st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "1"}).Obj(),
+			node:     node(nil),
+			wantSkip: true,
+		},
+		{
+			name: "100% keeps a resource entirely for higher priorities",
+			args: &config.PriorityHeadroomArgs{Reservations: []config.HeadroomReservation{
+				{BelowPriority: ptr.To[int32](100), ReservePercent: map[v1.ResourceName]int32{"cpu": 100}},
+			}},
+			pod:        st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "1m"}).Obj(),
+			node:       node(nil),
+			wantCode:   fwk.UnschedulableAndUnresolvable,
+			wantReason: "node keeps 100 percent of cpu for pods with priority >= 100",
+		},
+		{
+			name: "a pod without priority counts as priority 0",
+			pod: func() *v1.Pod {
+				p := st.MakePod().Name("p").Req(map[v1.ResourceName]string{"cpu": "8"}).Obj()
+				p.Spec.Priority = nil
+				return p
+			}(),
+			node:       node(nil),
+			wantCode:   fwk.UnschedulableAndUnresolvable,
+			wantReason: "node keeps 25 percent of cpu for pods with priority >= 1000",
+		},
+		{
+			name:       "a huge request does not overflow: it is rejected",
+			pod:        st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"memory": "8Ei"}).Obj(),
+			node:       node(nil, running("a", 0, map[v1.ResourceName]string{"memory": "1Gi"})),
+			wantCode:   fwk.UnschedulableAndUnresolvable,
+			wantReason: "node keeps 25 percent of memory for pods with priority >= 1000",
+		},
+		{
+			name: "a huge node does not overflow the limit",
+			pod:  st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"memory": "5Ei"}).Obj(),
+			node: node(map[v1.ResourceName]string{"memory": "7Ei"}),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if args == nil {
+				args = exampleArgs()
+			}
+			pl := newPlugin(t, args)
+			ctx := context.Background()
+			cs := framework.NewCycleState()
+			_, status := pl.PreFilter(ctx, cs, tt.pod, nil)
+			if tt.wantSkip {
+				if !status.IsSkip() {
+					t.Fatalf("PreFilter = %v, want Skip", status)
+				}
+				return
+			}
+			if !status.IsSuccess() {
+				t.Fatalf("PreFilter = %v, want success", status)
+			}
+			got := pl.Filter(ctx, cs, tt.pod, tt.node)
+			if got.Code() != tt.wantCode {
+				t.Fatalf("Filter code = %v (%v), want %v", got.Code(), got.Reasons(), tt.wantCode)
+			}
+			if tt.wantReason != "" && !reflect.DeepEqual(got.Reasons(), []string{tt.wantReason}) {
+				t.Errorf("Filter reasons = %q, want [%q]", got.Reasons(), tt.wantReason)
+			}
+			if got == nil {
+				return
+			}
+			for _, r := range got.Reasons() {
+				// The scheduler uses the reason as an event's format string.
+				if strings.Contains(r, "%") {
+					t.Errorf("reason %q contains %%, which the FailedScheduling event would mangle", r)
+				}
+			}
+		})
+	}
+}
+
+// TestFilterSeesPreemptionDryRun mirrors DefaultPreemption's dry run: removing a
+// lower-priority victim from a copy of the NodeInfo frees headroom Filter sees.
+func TestFilterSeesPreemptionDryRun(t *testing.T) {
+	pl := newPlugin(t, exampleArgs())
+	ctx := context.Background()
+	victim := running("victim", 0, map[v1.ResourceName]string{"cpu": "3"})
+	ni := node(nil, running("keeper", 0, map[v1.ResourceName]string{"cpu": "4"}), victim)
+	preemptor := st.MakePod().Name("p").Priority(500).Req(map[v1.ResourceName]string{"cpu": "3"}).Obj()
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, preemptor, nil); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	if s := pl.Filter(ctx, cs, preemptor, ni); s.Code() != fwk.Unschedulable {
+		t.Fatalf("before eviction: Filter = %v, want Unschedulable (preemption may help)", s)
+	}
+	dry := ni.Snapshot()
+	if err := dry.RemovePod(klog.Background(), victim); err != nil {
+		t.Fatal(err)
+	}
+	if s := pl.Filter(ctx, cs, preemptor, dry); !s.IsSuccess() {
+		t.Errorf("after removing the victim: Filter = %v, want success", s)
+	}
+}
+
+func TestFilterWithoutPreFilterIsAnError(t *testing.T) {
+	pl := newPlugin(t, exampleArgs())
+	s := pl.Filter(context.Background(), framework.NewCycleState(), st.MakePod().Obj(), node(nil))
+	if s.Code() != fwk.Error {
+		t.Errorf("Filter without PreFilter state = %v, want Error", s)
+	}
+}
+
+func TestNewRejectsBadArgs(t *testing.T) {
+	for _, raw := range []string{
+		`{"reservations":[{"belowPriority":1,"reservePercent":{"cpu":101}}]}`,
+		`{"reservations":[{"reservePercent":{"cpu":1}}]}`,
+		`{"reservatons":[]}`,
+	} {
+		if _, err := New(context.Background(), &runtime.Unknown{Raw: []byte(raw)}, nil); err == nil || !strings.Contains(err.Error(), Name) {
+			t.Errorf("New(%s) error = %v, want an error naming %s", raw, err, Name)
+		}
+	}
+	if _, err := New(context.Background(), nil, nil); err != nil {
+		t.Errorf("New without args = %v, want the no-op default", err)
+	}
+}
+
+func TestSignPod(t *testing.T) {
+	pl := newPlugin(t, exampleArgs())
+	ctx := context.Background()
+	sign := func(p *v1.Pod) []fwk.SignFragment {
+		t.Helper()
+		f, s := pl.SignPod(ctx, p)
+		if !s.IsSuccess() {
+			t.Fatalf("SignPod = %v", s)
+		}
+		if _, err := json.Marshal(f); err != nil {
+			t.Fatalf("fragments do not marshal: %v", err)
+		}
+		return f
+	}
+	cpu := func(prio int32, c string) *v1.Pod {
+		return st.MakePod().Name("p").Priority(prio).Req(map[v1.ResourceName]string{"cpu": c}).Obj()
+	}
+	tests := []struct {
+		name  string
+		a, b  *v1.Pod
+		equal bool
+	}{
+		{"pods of one tier with equal requests sign alike, whatever their exact priority", cpu(1, "1"), cpu(999, "1"), true},
+		{"pods of different tiers sign apart", cpu(1, "1"), cpu(1000, "1"), false},
+		{"pods of one tier with different requests sign apart", cpu(1, "1"), cpu(1, "2"), false},
+		{"pods above every bound sign alike whatever they request", cpu(1000000, "1"), cpu(2000000, "3"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := reflect.DeepEqual(sign(tt.a), sign(tt.b)); got != tt.equal {
+				t.Errorf("signatures equal = %v, want %v", got, tt.equal)
+			}
+		})
+	}
+}
+
+func TestQueueingHints(t *testing.T) {
+	pl := newPlugin(t, exampleArgs())
+	logger := klog.Background()
+	pending := st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "3"}).Obj()
+	mkNode := func(cpu string) *v1.Node {
+		return st.MakeNode().Name("n").Capacity(map[v1.ResourceName]string{"cpu": cpu, "memory": "1Gi", "pods": "10"}).Obj()
+	}
+	tests := []struct {
+		name     string
+		fn       fwk.QueueingHintFn
+		old, new interface{}
+		want     fwk.QueueingHint
+	}{
+		{"deleting a scheduled pod frees headroom", pl.isSchedulableAfterPodChange,
+			st.MakePod().Name("x").Node("n").Obj(), nil, fwk.Queue},
+		{"deleting a nominated pod frees headroom", pl.isSchedulableAfterPodChange,
+			st.MakePod().Name("x").NominatedNodeName("n").Obj(), nil, fwk.Queue},
+		{"deleting a pod that held nothing does not", pl.isSchedulableAfterPodChange,
+			st.MakePod().Name("x").Obj(), nil, fwk.QueueSkip},
+		{"a new node whose reserve-free share holds the pod", pl.isSchedulableAfterNodeChange,
+			nil, mkNode("4"), fwk.Queue},
+		{"a new node too small once the reserve is kept", pl.isSchedulableAfterNodeChange,
+			nil, mkNode("3"), fwk.QueueSkip},
+		{"a node whose cpu grew", pl.isSchedulableAfterNodeChange,
+			mkNode("3"), mkNode("5"), fwk.Queue},
+		{"a node whose cpu did not grow", pl.isSchedulableAfterNodeChange,
+			mkNode("5"), mkNode("5"), fwk.QueueSkip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.fn(logger, pending, tt.old, tt.new)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("hint = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	events, err := pl.EventsToRegister(context.Background())
+	if err != nil || len(events) < 2 {
+		t.Fatalf("EventsToRegister = %v, %v; want at least pod delete and node add/allocatable", events, err)
+	}
+}
+
+func TestLimitNeverOverflows(t *testing.T) {
+	const maxInt64 = int64(^uint64(0) >> 1)
+	tests := []struct {
+		alloc, pct, want int64
+	}{
+		{10000, 25, 7500},
+		{10, 10, 9},
+		{9, 10, 8}, // 8.1 rounds down: the reserve rounds up
+		{1, 10, 0},
+		{maxInt64, 0, maxInt64},
+		{maxInt64, 100, 0},
+		{maxInt64, 50, maxInt64 / 2},
+	}
+	for _, tt := range tests {
+		if got := limit(tt.alloc, tt.pct); got != tt.want {
+			t.Errorf("limit(%d, %d) = %d, want %d", tt.alloc, tt.pct, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,429 @@
+package prioritytaints
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2/ktesting"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/berth-sched/berth/pkg/apis/config"
+)
+
+const critical = 1000000
+
+var (
+	reservedNoSchedule = v1.Taint{Key: "berth.io/reserved", Value: "critical", Effect: v1.TaintEffectNoSchedule}
+	reservedNoExecute  = v1.Taint{Key: "berth.io/reserved", Value: "critical", Effect: v1.TaintEffectNoExecute}
+	reservedPrefer     = v1.Taint{Key: "berth.io/reserved", Value: "critical", Effect: v1.TaintEffectPreferNoSchedule}
+	otherValue         = v1.Taint{Key: "berth.io/reserved", Value: "batch", Effect: v1.TaintEffectNoSchedule}
+	unrelated          = v1.Taint{Key: "dedicated", Value: "gpu", Effect: v1.TaintEffectNoSchedule}
+
+	tolerateReserved = v1.Toleration{Key: "berth.io/reserved", Operator: v1.TolerationOpEqual, Value: "critical"}
+	tolerateAll      = v1.Toleration{Operator: v1.TolerationOpExists}
+	tolerateOther    = v1.Toleration{Key: "berth.io/reserved", Operator: v1.TolerationOpEqual, Value: "batch", Effect: v1.TaintEffectNoSchedule}
+	tolerateGPU      = v1.Toleration{Key: "dedicated", Operator: v1.TolerationOpExists}
+)
+
+func cfgRule(key, value string, min int32) config.PriorityTaintRule {
+	return config.PriorityTaintRule{Key: key, Value: value, MinPriority: ptr.To(min)}
+}
+
+func newPlugin(t testing.TB, rules ...config.PriorityTaintRule) *PriorityTaints {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*PriorityTaints)
+}
+
+func nodeInfo(name string, taints ...v1.Taint) fwk.NodeInfo {
+	ni := framework.NewNodeInfo()
+	ni.SetNode(st.MakeNode().Name(name).Taints(taints).Obj())
+	return ni
+}
+
+func pod(priority *int32, tolerations ...v1.Toleration) *v1.Pod {
+	p := st.MakePod().Name("p").Namespace("ns").Obj()
+	p.Spec.Priority = priority
+	p.Spec.Tolerations = tolerations
+	return p
+}
+
+func TestFilter(t *testing.T) {
+	defaultRules := []config.PriorityTaintRule{cfgRule("berth.io/reserved", "critical", critical)}
+	tests := []struct {
+		name   string
+		rules  []config.PriorityTaintRule
+		pod    *v1.Pod
+		taints []v1.Taint
+		// wantSkip: PreFilter skips Filter for this pod.
+		wantSkip bool
+		wantCode fwk.Code
+		wantMsg  string
+	}{
+		{
+			name:     "a low-priority pod that tolerates a reserved NoSchedule taint is rejected, naming taint and bound",
+			pod:      pod(ptr.To[int32](1000), tolerateReserved),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "node taint berth.io/reserved=critical:NoSchedule is reserved for pods with priority >= 1000000",
+		},
+		{
+			name:     "a reserved NoExecute taint is reserved too",
+			pod:      pod(ptr.To[int32](1000), tolerateReserved),
+			taints:   []v1.Taint{reservedNoExecute},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "node taint berth.io/reserved=critical:NoExecute is reserved for pods with priority >= 1000000",
+		},
+		{
+			name:     "a catch-all Exists toleration does not get a low-priority pod in either",
+			pod:      pod(ptr.To[int32](0), tolerateAll),
+			taints:   []v1.Taint{unrelated, reservedNoSchedule},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "node taint berth.io/reserved=critical:NoSchedule",
+		},
+		{
+			name:     "a pod without priority counts as priority 0",
+			pod:      pod(nil, tolerateReserved),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+		},
+		{
+			name:     "a pod one below minPriority is rejected",
+			pod:      pod(ptr.To[int32](critical-1), tolerateReserved),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+		},
+		{
+			name:     "a pod at exactly minPriority skips the filter",
+			pod:      pod(ptr.To[int32](critical), tolerateReserved),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantSkip: true,
+		},
+		{
+			name:     "a system-critical pod skips the filter",
+			pod:      pod(ptr.To[int32](2000001000), tolerateReserved),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantSkip: true,
+		},
+		{
+			name:   "a low-priority pod that does not tolerate the taint is left to upstream TaintToleration",
+			pod:    pod(ptr.To[int32](1000), tolerateGPU),
+			taints: []v1.Taint{reservedNoSchedule},
+		},
+		{
+			name:   "a taint with another value is not matched by a rule with a value",
+			pod:    pod(ptr.To[int32](1000), tolerateOther),
+			taints: []v1.Taint{otherValue},
+		},
+		{
+			name:     "a rule without value matches the key with any value",
+			rules:    []config.PriorityTaintRule{cfgRule("berth.io/reserved", "", 5000)},
+			pod:      pod(ptr.To[int32](1000), tolerateOther),
+			taints:   []v1.Taint{otherValue},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "node taint berth.io/reserved=batch:NoSchedule is reserved for pods with priority >= 5000",
+		},
+		{
+			name:     "a taint without value prints as key:effect",
+			rules:    []config.PriorityTaintRule{cfgRule("berth.io/reserved", "", 5000)},
+			pod:      pod(ptr.To[int32](1000), tolerateAll),
+			taints:   []v1.Taint{{Key: "berth.io/reserved", Effect: v1.TaintEffectNoSchedule}},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "node taint berth.io/reserved:NoSchedule is reserved for pods with priority >= 5000",
+		},
+		{
+			name:   "a reserved PreferNoSchedule taint does not filter",
+			pod:    pod(ptr.To[int32](1000), tolerateReserved),
+			taints: []v1.Taint{reservedPrefer},
+		},
+		{
+			name:   "an untainted node passes",
+			pod:    pod(ptr.To[int32](1000), tolerateReserved),
+			taints: nil,
+		},
+		{
+			name: "when two rules match a taint the message names the higher bound",
+			rules: []config.PriorityTaintRule{
+				cfgRule("berth.io/reserved", "", 5000),
+				cfgRule("berth.io/reserved", "critical", critical),
+			},
+			pod:      pod(ptr.To[int32](1000), tolerateReserved),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "is reserved for pods with priority >= 1000000",
+		},
+		{
+			name: "a pod between two bounds is bound only by the higher rule",
+			rules: []config.PriorityTaintRule{
+				cfgRule("berth.io/reserved", "batch", 500),
+				cfgRule("berth.io/reserved", "critical", critical),
+			},
+			pod:    pod(ptr.To[int32](1000), tolerateOther),
+			taints: []v1.Taint{otherValue},
+		},
+		{
+			name:     "no rules: every pod skips the filter",
+			rules:    []config.PriorityTaintRule{},
+			pod:      pod(ptr.To[int32](-5), tolerateAll),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantSkip: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			rules := tt.rules
+			if rules == nil {
+				rules = defaultRules
+			}
+			pl := newPlugin(t, rules...)
+			cs := framework.NewCycleState()
+			ni := nodeInfo("n1", tt.taints...)
+			_, s := pl.PreFilter(ctx, cs, tt.pod, []fwk.NodeInfo{ni})
+			if tt.wantSkip {
+				if !s.IsSkip() {
+					t.Fatalf("PreFilter = %v, want Skip", s)
+				}
+				return
+			}
+			if !s.IsSuccess() {
+				t.Fatalf("PreFilter = %v, want Success", s)
+			}
+			got := pl.Filter(ctx, cs, tt.pod, ni)
+			if got.Code() != tt.wantCode {
+				t.Fatalf("Filter = %v, want code %v", got, tt.wantCode)
+			}
+			if tt.wantMsg != "" && !strings.Contains(got.Message(), tt.wantMsg) {
+				t.Errorf("Filter message %q lacks %q", got.Message(), tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestFilterWithoutPreFilterIsAnError(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newPlugin(t, cfgRule("berth.io/reserved", "", 1))
+	s := pl.Filter(ctx, framework.NewCycleState(), pod(nil), nodeInfo("n1"))
+	if s.Code() != fwk.Error {
+		t.Fatalf("Filter = %v, want Error", s)
+	}
+}
+
+func TestScore(t *testing.T) {
+	rules := []config.PriorityTaintRule{
+		cfgRule("berth.io/reserved", "critical", critical),
+		cfgRule("berth.io/soft", "", critical),
+	}
+	nodes := []fwk.NodeInfo{
+		nodeInfo("plain"),
+		nodeInfo("one-reserved", reservedPrefer),
+		nodeInfo("two-reserved", reservedPrefer, v1.Taint{Key: "berth.io/soft", Value: "x", Effect: v1.TaintEffectPreferNoSchedule}),
+		nodeInfo("unrelated-prefer", v1.Taint{Key: "dedicated", Effect: v1.TaintEffectPreferNoSchedule}),
+		nodeInfo("reserved-noschedule-only", reservedNoSchedule),
+	}
+	tests := []struct {
+		name     string
+		pod      *v1.Pod
+		wantSkip bool
+		want     fwk.NodeScoreList
+	}{
+		{
+			name: "a low-priority pod prefers nodes with fewer reserved PreferNoSchedule taints, tolerated or not",
+			pod:  pod(ptr.To[int32](1000), tolerateAll),
+			want: fwk.NodeScoreList{
+				{Name: "plain", Score: 100},
+				{Name: "one-reserved", Score: 50},
+				{Name: "two-reserved", Score: 0},
+				{Name: "unrelated-prefer", Score: 100},
+				{Name: "reserved-noschedule-only", Score: 100},
+			},
+		},
+		{
+			name: "a low-priority pod without tolerations scores the same",
+			pod:  pod(ptr.To[int32](1000)),
+			want: fwk.NodeScoreList{
+				{Name: "plain", Score: 100},
+				{Name: "one-reserved", Score: 50},
+				{Name: "two-reserved", Score: 0},
+				{Name: "unrelated-prefer", Score: 100},
+				{Name: "reserved-noschedule-only", Score: 100},
+			},
+		},
+		{
+			name:     "a critical pod is indifferent: PreScore skips Score",
+			pod:      pod(ptr.To[int32](critical), tolerateAll),
+			wantSkip: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			pl := newPlugin(t, rules...)
+			cs := framework.NewCycleState()
+			s := pl.PreScore(ctx, cs, tt.pod, nodes)
+			if tt.wantSkip {
+				if !s.IsSkip() {
+					t.Fatalf("PreScore = %v, want Skip", s)
+				}
+				return
+			}
+			if !s.IsSuccess() {
+				t.Fatalf("PreScore = %v", s)
+			}
+			var got fwk.NodeScoreList
+			for _, ni := range nodes {
+				score, s := pl.Score(ctx, cs, tt.pod, ni)
+				if !s.IsSuccess() {
+					t.Fatalf("Score(%s) = %v", ni.Node().Name, s)
+				}
+				got = append(got, fwk.NodeScore{Name: ni.Node().Name, Score: score})
+			}
+			if s := pl.NormalizeScore(ctx, cs, tt.pod, got); !s.IsSuccess() {
+				t.Fatalf("NormalizeScore = %v", s)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("scores (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNoReservedTaintAnywhereGivesEveryNodeTheMaximum(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newPlugin(t, cfgRule("berth.io/reserved", "", critical))
+	cs := framework.NewCycleState()
+	p := pod(nil)
+	nodes := []fwk.NodeInfo{nodeInfo("a"), nodeInfo("b", unrelated)}
+	if s := pl.PreScore(ctx, cs, p, nodes); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	scores := fwk.NodeScoreList{}
+	for _, ni := range nodes {
+		sc, _ := pl.Score(ctx, cs, p, ni)
+		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: sc})
+	}
+	_ = pl.NormalizeScore(ctx, cs, p, scores)
+	for _, s := range scores {
+		if s.Score != fwk.MaxNodeScore {
+			t.Errorf("node %s scored %d, want %d", s.Name, s.Score, fwk.MaxNodeScore)
+		}
+	}
+}
+
+func TestIsSchedulableAfterNodeChange(t *testing.T) {
+	node := func(taints ...v1.Taint) *v1.Node { return st.MakeNode().Name("n").Taints(taints).Obj() }
+	low := pod(ptr.To[int32](1000), tolerateReserved)
+	tests := []struct {
+		name     string
+		pod      *v1.Pod
+		old, new *v1.Node
+		want     fwk.QueueingHint
+	}{
+		{name: "a new node without reserved taints queues", pod: low, new: node(), want: fwk.Queue},
+		{name: "a new node with a reserved taint the pod tolerates is skipped", pod: low, new: node(reservedNoSchedule), want: fwk.QueueSkip},
+		{name: "removing the reserved taint queues", pod: low, old: node(reservedNoSchedule), new: node(), want: fwk.Queue},
+		{name: "changing the reserved taint's value queues", pod: low, old: node(reservedNoSchedule), new: node(otherValue), want: fwk.Queue},
+		{name: "an unrelated taint change on a reserved node is skipped", pod: low, old: node(reservedNoSchedule), new: node(reservedNoSchedule, unrelated), want: fwk.QueueSkip},
+		{name: "a change on a node that never had a reserved taint is skipped", pod: low, old: node(), new: node(unrelated), want: fwk.QueueSkip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logger, _ := ktesting.NewTestContext(t)
+			pl := newPlugin(t, cfgRule("berth.io/reserved", "critical", critical))
+			var oldObj interface{}
+			if tt.old != nil {
+				oldObj = tt.old
+			}
+			got, err := pl.isSchedulableAfterNodeChange(logger, tt.pod, oldObj, tt.new)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("hint = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEventsToRegister(t *testing.T) {
+	pl := newPlugin(t)
+	events, err := pl.EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Event.Resource != fwk.Node || events[0].Event.ActionType != fwk.Add|fwk.UpdateNodeTaint {
+		t.Errorf("events = %+v, want node Add|UpdateNodeTaint", events)
+	}
+}
+
+func TestSignPod(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newPlugin(t, cfgRule("a", "", 100), cfgRule("b", "", 1000))
+	sign := func(p *v1.Pod) []fwk.SignFragment {
+		f, s := pl.SignPod(ctx, p)
+		if !s.IsSuccess() {
+			t.Fatal(s)
+		}
+		return f
+	}
+	if diff := cmp.Diff(sign(pod(ptr.To[int32](1))), sign(pod(ptr.To[int32](99)))); diff != "" {
+		t.Errorf("pods bound by the same rules sign differently:\n%s", diff)
+	}
+	if cmp.Equal(sign(pod(ptr.To[int32](99))), sign(pod(ptr.To[int32](100)))) {
+		t.Error("pods bound by different rules sign the same")
+	}
+	if cmp.Equal(sign(pod(nil)), sign(pod(nil, tolerateAll))) {
+		t.Error("pods with different tolerations sign the same")
+	}
+}
+
+func TestNewRejectsInvalidArgs(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	_, err := New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved","minPriority":1,"effct":"x"}]}`)}, nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "effct"`) {
+		t.Errorf("New error = %v, want unknown field", err)
+	}
+	_, err = New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved"}]}`)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "PriorityTaints: args.rules[0].minPriority: Required value") {
+		t.Errorf("New error = %v, want minPriority required", err)
+	}
+}
+
+func TestOddPodsDoNotPanic(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newPlugin(t, cfgRule("berth.io/reserved", "", critical))
+	empty := &v1.Pod{}
+	ni := nodeInfo("n", reservedNoSchedule, reservedPrefer)
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, empty, nil); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	if s := pl.Filter(ctx, cs, empty, ni); !s.IsSuccess() {
+		t.Errorf("a pod without tolerations was rejected: %v", s)
+	}
+	if s := pl.PreScore(ctx, cs, empty, nil); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	if _, s := pl.Score(ctx, cs, empty, ni); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	if _, s := pl.SignPod(ctx, empty); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+}
