@@ -1,0 +1,222 @@
+package qosawarepreemption
+
+import (
+	"math"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/sets"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
+	"k8s.io/kubernetes/pkg/scheduler/util"
+)
+
+// qosRank orders the QoS classes by how much the kubelet protects them: a class the
+// node keeps under pressure is also the class preemption spares first.
+func qosRank(c v1.PodQOSClass) int {
+	switch c {
+	case v1.PodQOSGuaranteed:
+		return 2
+	case v1.PodQOSBurstable:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// victimQoS is the class of a preemption unit: a pod's own class, or for a pod group the
+// most protected class among its pods (the group is evicted as a whole, so it is as
+// costly to lose as its most protected member).
+func victimQoS(v preemption.Victim) v1.PodQOSClass {
+	best := v1.PodQOSBestEffort
+	for _, pi := range v.Pods() {
+		if c := qos.GetPodQOS(pi.GetPod()); qosRank(c) > qosRank(best) {
+			best = c
+		}
+	}
+	return best
+}
+
+// moreImportantVictim is berth's victim order, most important (reprieved first) first:
+// higher priority, then Guaranteed over Burstable over BestEffort, then upstream's own
+// order (pod groups over pods, larger groups, earlier start time). It is the only
+// change berth makes to upstream's victim selection on a node.
+func moreImportantVictim(a, b preemption.Victim) bool {
+	if pa, pb := a.Priority(), b.Priority(); pa != pb {
+		return pa > pb
+	}
+	if qa, qb := qosRank(victimQoS(a)), qosRank(victimQoS(b)); qa != qb {
+		return qa > qb
+	}
+	return preemption.MoreImportantVictim(a, b)
+}
+
+// allowedByGap is the guaranteedPriorityGap rule: a Guaranteed victim may only be
+// preempted by a pod at least gap priorities above it. Upstream's "strictly lower
+// priority" check runs before this one.
+func allowedByGap(gap int64, victim preemption.Victim, preemptor *v1.Pod) bool {
+	if gap <= 0 || victimQoS(victim) != v1.PodQOSGuaranteed {
+		return true
+	}
+	// The difference of two int32 cannot overflow; victim + gap could.
+	return int64(corev1helpers.PodPriority(preemptor))-int64(victim.Priority()) >= gap
+}
+
+// podMatchesAllTerms reports whether p satisfies every one of the preemptor's required
+// pod-affinity terms, the test upstream's InterPodAffinity filter counts a pod with.
+// The terms' namespace selectors have been resolved into their namespace sets.
+func podMatchesAllTerms(terms []fwk.AffinityTerm, p *v1.Pod) bool {
+	if len(terms) == 0 {
+		return false
+	}
+	for i := range terms {
+		if !terms[i].Matches(p, nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// withoutAffinityTargets drops the victims the preemptor has required pod affinity to:
+// evicting them would take away what the preemptor needs next to it. Upstream keeps
+// them as potential victims and, once they are all removed, finds that the preemptor's
+// affinity fails and gives up on the node; berth keeps them and evicts others. It
+// returns victims itself when nothing is dropped.
+func withoutAffinityTargets(victims []*preemption.DomainVictim, terms []fwk.AffinityTerm) []*preemption.DomainVictim {
+	if len(terms) == 0 {
+		return victims
+	}
+	var kept []*preemption.DomainVictim
+	for i, v := range victims {
+		if !victimMatches(v, terms) {
+			if kept != nil {
+				kept = append(kept, v)
+			}
+			continue
+		}
+		if kept == nil {
+			kept = make([]*preemption.DomainVictim, i, len(victims))
+			copy(kept, victims[:i])
+		}
+	}
+	if kept == nil {
+		return victims
+	}
+	return kept
+}
+
+func victimMatches(v preemption.Victim, terms []fwk.AffinityTerm) bool {
+	for _, pi := range v.Pods() {
+		if podMatchesAllTerms(terms, pi.GetPod()) {
+			return true
+		}
+	}
+	return false
+}
+
+// requiredAffinityTerms returns the preemptor's required pod-affinity terms, parsed as
+// upstream parses them (framework.NewPodInfo), with namespace selectors resolved to
+// namespace names the way upstream's InterPodAffinity PreFilter resolves them. nil when
+// the pod has none, the common case, which costs nothing.
+func requiredAffinityTerms(pod *v1.Pod, listNamespaces func(labels.Selector) ([]string, error)) []fwk.AffinityTerm {
+	a := pod.Spec.Affinity
+	if a == nil || a.PodAffinity == nil || len(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
+		return nil
+	}
+	pi, err := framework.NewPodInfo(pod)
+	if err != nil {
+		// Unparsable terms: InterPodAffinity rejects the pod itself, nothing to protect.
+		return nil
+	}
+	parsed := pi.GetRequiredAffinityTerms()
+	terms := make([]fwk.AffinityTerm, len(parsed))
+	for i, t := range parsed {
+		terms[i] = t
+		if t.NamespaceSelector.Empty() || listNamespaces == nil {
+			continue
+		}
+		// Copy the set: the parsed term belongs to the PodInfo.
+		ns := sets.New(t.Namespaces.UnsortedList()...)
+		if names, err := listNamespaces(t.NamespaceSelector); err == nil {
+			ns.Insert(names...)
+		}
+		terms[i].Namespaces = ns
+		terms[i].NamespaceSelector = labels.Nothing()
+	}
+	return terms
+}
+
+// qosCost is the args' weight of one victim of class c.
+func (pl *QoSAwarePreemption) qosCost(c v1.PodQOSClass) int64 {
+	switch c {
+	case v1.PodQOSGuaranteed:
+		return *pl.args.QoSCost.Guaranteed
+	case v1.PodQOSBurstable:
+		return *pl.args.QoSCost.Burstable
+	default:
+		return *pl.args.QoSCost.BestEffort
+	}
+}
+
+// nodeScoreFuncs is berth's node choice among preemption candidates, for upstream's
+// pickOneNodeForPreemption: each function scores every tied node, higher is better, and
+// the next one only breaks the ties left. In order: fewest PDB violations; lowest
+// highest-victim priority; lowest QoS cost (sum of qosCost over victims); fewest
+// victims; latest start time of the earliest-started highest-priority victim (upstream's
+// last rule, so recently started pods go first). Upstream's third rule (sum of victim
+// priorities) is replaced by the QoS cost.
+func (pl *QoSAwarePreemption) nodeScoreFuncs(nodesToVictims map[string]*extenderv1.Victims) []func(node string) int64 {
+	victimsOf := func(node string) []*v1.Pod {
+		if v := nodesToVictims[node]; v != nil {
+			return v.Pods
+		}
+		return nil
+	}
+	return []func(string) int64{
+		func(node string) int64 {
+			v := nodesToVictims[node]
+			if v == nil {
+				return math.MinInt64
+			}
+			return -v.NumPDBViolations
+		},
+		func(node string) int64 {
+			pods := victimsOf(node)
+			if len(pods) == 0 {
+				return math.MinInt64
+			}
+			highest := int64(math.MinInt32)
+			for _, p := range pods {
+				highest = max(highest, int64(corev1helpers.PodPriority(p)))
+			}
+			return -highest
+		},
+		func(node string) int64 {
+			var cost int64
+			for _, p := range victimsOf(node) {
+				// Saturate: costs are only bounded below, and a wrapped sum would
+				// invert the order.
+				if c := pl.qosCost(qos.GetPodQOS(p)); cost > math.MaxInt64-c {
+					cost = math.MaxInt64
+				} else {
+					cost += c
+				}
+			}
+			return -cost
+		},
+		func(node string) int64 {
+			return -int64(len(victimsOf(node)))
+		},
+		func(node string) int64 {
+			v := nodesToVictims[node]
+			if v == nil || len(v.Pods) == 0 {
+				return math.MinInt64
+			}
+			return util.GetEarliestPodStartTime(v).UnixNano()
+		},
+	}
+}

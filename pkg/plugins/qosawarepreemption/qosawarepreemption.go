@@ -1,0 +1,306 @@
+// Package qosawarepreemption is berth's PostFilter preemption plugin, a drop-in for
+// upstream's DefaultPreemption that also weighs the victims' QoS classes.
+//
+// It is built on upstream's preemption framework, not a copy of it: the upstream
+// Evaluator finds candidate nodes and the upstream Executor evicts victims
+// (asynchronously, with the PreEnqueue gate, exactly as upstream does), and even the
+// per-node victim search is upstream DefaultPreemption's SelectVictimsOnNode, run with
+// berth's eligibility rule (IsEligiblePod hook) and victim order (MoreImportantVictim
+// hook). berth adds only what upstream does not know about:
+//   - victim order on a node: priority, then Guaranteed > Burstable > BestEffort, then
+//     upstream's order (start time);
+//   - guaranteedPriorityGap: Guaranteed pods need a preemptor that many priorities above;
+//   - pods the preemptor has required pod affinity to are never victims;
+//   - node choice by QoS cost (OrderedScoreFuncs) instead of the sum of priorities;
+//   - an event per victim naming the preemptor, its priority and the victim's QoS, an
+//     event on the preemptor with the victims per QoS class, and two metrics.
+package qosawarepreemption
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	policy "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
+	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
+
+	"github.com/berth-sched/berth/pkg/apis/config"
+)
+
+// Name is the plugin's name in the registry and in scheduler configurations.
+const Name = "QoSAwarePreemption"
+
+// Events berth adds. The victim event keeps upstream's reason, so tooling that watches
+// "Preempted" sees it; upstream's own event (preemptor by UID) is still emitted beside
+// it. The action differs from upstream's ("Preempting") on purpose: the events API
+// merges events with equal reason, action, regarding and related objects into one
+// series that keeps a single message, which would hide one of the two.
+const (
+	// EventAction is the action of both berth events.
+	EventAction = Name
+	// ReasonPreempted is on each victim: who preempted it, at which priority, on which
+	// node, and the victim's QoS class.
+	ReasonPreempted = "Preempted"
+	// ReasonPreemptionNominated is on the preemptor: the node it was nominated to and
+	// its victims per QoS class.
+	ReasonPreemptionNominated = "PreemptionNominated"
+)
+
+// stateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
+const stateKey fwk.StateKey = Name
+
+// QoSAwarePreemption implements upstream's preemption.Interface with berth's rules. See
+// the package documentation.
+type QoSAwarePreemption struct {
+	fh   fwk.Handle
+	args config.QoSAwarePreemptionArgs
+
+	// upstream is a DefaultPreemption configured with berth's hooks. berth delegates
+	// to it everything that is the same as upstream's: the victim search on a node,
+	// eligibility of the preemptor, candidate counts, PreEnqueue and its events.
+	upstream *defaultpreemption.DefaultPreemption
+	// evaluator runs upstream's preemption with this plugin as its Interface and
+	// upstream's Executor (shared with upstream.PreEnqueue's gate).
+	evaluator *preemption.Evaluator
+
+	listNamespaces func(labels.Selector) ([]string, error)
+}
+
+var (
+	_ fwk.PostFilterPlugin  = &QoSAwarePreemption{}
+	_ fwk.PreEnqueuePlugin  = &QoSAwarePreemption{}
+	_ fwk.EnqueueExtensions = &QoSAwarePreemption{}
+	_ preemption.Interface  = &QoSAwarePreemption{}
+)
+
+// Name returns the plugin's name.
+func (pl *QoSAwarePreemption) Name() string { return Name }
+
+// New is the registry factory: it reads the scheduler's feature gates as upstream's
+// registry does for DefaultPreemption.
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	return NewWithFeatures(ctx, obj, h, plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate))
+}
+
+// NewWithFeatures builds the plugin with explicit scheduler features (tests use it to
+// switch async preemption).
+func NewWithFeatures(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (*QoSAwarePreemption, error) {
+	var args config.QoSAwarePreemptionArgs
+	if err := config.Decode(Name, obj, &args); err != nil {
+		return nil, err
+	}
+	up, err := defaultpreemption.New(ctx, upstreamArgs(args), h, fts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	pl := &QoSAwarePreemption{fh: h, args: args, upstream: up}
+	gap := args.GuaranteedPriorityGap
+	up.IsEligiblePod = func(_ fwk.NodeInfo, victim preemption.Victim, preemptor *v1.Pod) bool {
+		return allowedByGap(gap, victim, preemptor)
+	}
+	up.MoreImportantVictim = moreImportantVictim
+	if f := h.SharedInformerFactory(); f != nil {
+		nsLister := f.Core().V1().Namespaces().Lister()
+		pl.listNamespaces = func(sel labels.Selector) ([]string, error) {
+			list, err := nsLister.List(sel)
+			names := make([]string, len(list))
+			for i, ns := range list {
+				names[i] = ns.Name
+			}
+			return names, err
+		}
+	}
+	pl.instrumentExecutor(up.Executor)
+	pl.evaluator = preemption.NewEvaluator(Name, h, pl, up.Executor)
+	registerMetrics()
+	return pl, nil
+}
+
+// upstreamArgs are the DefaultPreemptionArgs berth's args carry (defaulted).
+func upstreamArgs(a config.QoSAwarePreemptionArgs) *schedconfig.DefaultPreemptionArgs {
+	return &schedconfig.DefaultPreemptionArgs{
+		MinCandidateNodesPercentage: *a.MinCandidateNodesPercentage,
+		MinCandidateNodesAbsolute:   *a.MinCandidateNodesAbsolute,
+	}
+}
+
+// cycleRecord is what one PostFilter run shares with its SelectVictimsOnNode calls: the
+// preemptor's affinity terms, resolved once, and the victims found per node, read back
+// for the preemptor's event once the node is chosen.
+type cycleRecord struct {
+	affinity []fwk.AffinityTerm
+
+	mu      sync.Mutex
+	victims map[string][]*v1.Pod
+}
+
+// Clone returns the record itself: the Evaluator clones the cycle state for every node
+// it dry-runs, and the record must collect the victims of all of them.
+func (r *cycleRecord) Clone() fwk.StateData { return r }
+
+func (r *cycleRecord) setVictims(node string, pods []*v1.Pod) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.victims == nil {
+		r.victims = map[string][]*v1.Pod{}
+	}
+	r.victims[node] = pods
+}
+
+func (r *cycleRecord) victimsOn(node string) []*v1.Pod {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.victims[node]
+}
+
+func readRecord(state fwk.CycleState) *cycleRecord {
+	if state == nil {
+		return nil
+	}
+	d, err := state.Read(stateKey)
+	if err != nil {
+		return nil
+	}
+	r, _ := d.(*cycleRecord)
+	return r
+}
+
+// PostFilter runs upstream's preemption Evaluator with berth's Interface.
+func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, m fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+	// Upstream's scheduler_preemption_attempts_total counts every preemption plugin's
+	// attempts; berth's replaces DefaultPreemption's, so it keeps counting.
+	schedmetrics.PreemptionAttempts.Inc()
+
+	rec := &cycleRecord{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
+	state.Write(stateKey, rec)
+	result, status := pl.evaluator.Preempt(ctx, state, pod, m)
+	attemptsTotal.WithLabelValues(attemptResult(result, status)).Inc()
+
+	if status.IsSuccess() && result != nil && result.NominatingInfo != nil && result.NominatedNodeName != "" {
+		node := result.NominatedNodeName
+		msg := nominationMessage(node, rec.victimsOn(node))
+		if r := pl.fh.EventRecorder(); r != nil {
+			r.Eventf(pod, nil, v1.EventTypeNormal, ReasonPreemptionNominated, EventAction, "%s", msg)
+		}
+		return result, fwk.NewStatus(fwk.Success, "preemption: "+msg)
+	}
+	if msg := status.Message(); msg != "" {
+		return result, fwk.NewStatus(status.Code(), "preemption: "+msg)
+	}
+	return result, status
+}
+
+// nominationMessage tells the preemptor where it goes and whom it displaces, e.g.
+// "nominated to node n1, preempting 2 victims: 0 Guaranteed, 1 Burstable, 1 BestEffort".
+func nominationMessage(node string, victims []*v1.Pod) string {
+	var n [3]int
+	for _, p := range victims {
+		n[qosRank(qos.GetPodQOS(p))]++
+	}
+	return fmt.Sprintf("nominated to node %s, preempting %d victims: %d Guaranteed, %d Burstable, %d BestEffort",
+		node, len(victims), n[2], n[1], n[0])
+}
+
+// attemptResult maps the Evaluator's outcome to the attempts metric's result label.
+func attemptResult(result *fwk.PostFilterResult, status *fwk.Status) string {
+	switch {
+	case status.IsSuccess():
+		return ResultNominated
+	case status.Code() == fwk.Error:
+		return ResultError
+	case result != nil:
+		// The Evaluator returns a result (clearing the nomination) only when no node
+		// would fit the preemptor even with all its possible victims gone.
+		return ResultNoCandidate
+	default:
+		return ResultIneligible
+	}
+}
+
+// instrumentExecutor wraps the upstream Executor's PreemptPod, its documented hook, to
+// add berth's victim event and metric after upstream has done its work (DisruptionTarget
+// condition, delete call or in-memory preemption, upstream's own "Preempted" event).
+func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor) {
+	preempt := e.PreemptPod
+	e.PreemptPod = func(ctx context.Context, c preemption.Candidate, preemptor preemption.ExecutorPreemptor, victim *v1.Pod, pluginName string) (bool, error) {
+		inMemory, err := preempt(ctx, c, preemptor, victim, pluginName)
+		if err != nil {
+			return inMemory, err
+		}
+		class := qos.GetPodQOS(victim)
+		victimsTotal.WithLabelValues(string(class)).Inc()
+		if r := pl.fh.EventRecorder(); r != nil {
+			r.Eventf(victim, preemptor.Obj(), v1.EventTypeNormal, ReasonPreempted, EventAction,
+				"Preempted by %s/%s (priority %d) on node %s; victim QoS %s",
+				preemptor.GetNamespace(), preemptor.GetName(), preemptor.Priority(), c.Name(), class)
+		}
+		return inMemory, nil
+	}
+}
+
+// PreEnqueue keeps a preemptor out of the scheduling cycle while its victims are being
+// deleted asynchronously: upstream's gate, on the shared Executor.
+func (pl *QoSAwarePreemption) PreEnqueue(ctx context.Context, p *v1.Pod) *fwk.Status {
+	return pl.upstream.PreEnqueue(ctx, p)
+}
+
+// EventsToRegister is upstream's: an assigned pod's deletion lets the gate re-check.
+func (pl *QoSAwarePreemption) EventsToRegister(ctx context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return pl.upstream.EventsToRegister(ctx)
+}
+
+// GetOffsetAndNumCandidates is upstream's, driven by the minCandidate args.
+func (pl *QoSAwarePreemption) GetOffsetAndNumCandidates(numNodes int32) (int32, int32) {
+	return pl.upstream.GetOffsetAndNumCandidates(numNodes)
+}
+
+// CandidatesToVictimsMap is upstream's.
+func (pl *QoSAwarePreemption) CandidatesToVictimsMap(candidates []preemption.Candidate) map[string]*extenderv1.Victims {
+	return pl.upstream.CandidatesToVictimsMap(candidates)
+}
+
+// PodEligibleToPreemptOthers is upstream's: preemptionPolicy Never, and no new victims
+// while earlier ones (that this plugin could have chosen) terminate on the nominated
+// node.
+func (pl *QoSAwarePreemption) PodEligibleToPreemptOthers(ctx context.Context, pod *v1.Pod, nominatedNodeStatus *fwk.Status) (bool, string) {
+	return pl.upstream.PodEligibleToPreemptOthers(ctx, pod, nominatedNodeStatus)
+}
+
+// SelectVictimsOnNode removes the preemptor's affinity targets from the possible victims
+// and runs upstream's search with berth's hooks: remove every eligible victim (lower
+// priority, guaranteedPriorityGap), check that the preemptor passes every Filter of the
+// profile, then reprieve PDB-violating victims and then the others, most important
+// first in berth's order, keeping each one whose return still lets the preemptor fit.
+func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk.CycleState, preemptor *v1.Pod, nodeInfo fwk.NodeInfo,
+	allPossibleVictims []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
+	rec := readRecord(state)
+	var terms []fwk.AffinityTerm
+	if rec != nil {
+		terms = rec.affinity
+	} else {
+		terms = requiredAffinityTerms(preemptor, pl.listNamespaces)
+	}
+	victims := withoutAffinityTargets(allPossibleVictims, terms)
+	pods, numPDBViolations, status := pl.upstream.SelectVictimsOnNode(ctx, state, preemptor, nodeInfo, victims, pdbs)
+	if rec != nil && status.IsSuccess() && nodeInfo.Node() != nil {
+		rec.setVictims(nodeInfo.Node().Name, pods)
+	}
+	return pods, numPDBViolations, status
+}
+
+// OrderedScoreFuncs returns berth's node order (see nodeScoreFuncs); upstream's
+// pickOneNodeForPreemption applies it.
+func (pl *QoSAwarePreemption) OrderedScoreFuncs(_ context.Context, nodesToVictims map[string]*extenderv1.Victims) []func(node string) int64 {
+	return pl.nodeScoreFuncs(nodesToVictims)
+}

@@ -1,0 +1,492 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/component-base/metrics/legacyregistry"
+	configv1 "k8s.io/kube-scheduler/config/v1"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/berth-sched/berth/pkg/plugins/qosawarepreemption"
+	"github.com/berth-sched/berth/test/harness"
+)
+
+// Every scenario runs twice, in subtests "berth" (QoSAwarePreemption as the PostFilter,
+// DefaultPreemption off) and "upstream" (the recommended profile as shipped, i.e.
+// upstream's DefaultPreemption), each with its own scheduler, namespace and nodes, so
+// the difference shows side by side.
+
+// qapSelectorKey pins a scenario's pods to its own nodes.
+const qapSelectorKey = "berth.test/qosawarepreemption"
+
+// Priorities of the scenarios' PriorityClasses.
+const (
+	qapLow  int32 = 100
+	qapMid  int32 = 500
+	qapHigh int32 = 1000
+)
+
+type qapProfile struct {
+	name   string
+	mutate func(*harness.SchedulerConfig)
+}
+
+// qapProfiles: berth's plugin with args (nil = defaults) beside the shipped profile.
+// berth's profile also enables the plugin at preEnqueue, as multiPoint would, so the
+// asynchronous preemption gate is on as it is for DefaultPreemption.
+func qapProfiles(args any) []qapProfile {
+	return []qapProfile{
+		{"berth", all(withPlugin(qosawarepreemption.Name, args, PostFilter), qapWithPreEnqueue)},
+		{"upstream", nil},
+	}
+}
+
+// qapMultiPoint is the configuration docs/preemption.md recommends: the plugin at every
+// extension point it implements (PreEnqueue, PostFilter), DefaultPreemption off.
+func qapMultiPoint(c *harness.SchedulerConfig) {
+	p := &c.Profiles[0]
+	if p.Plugins == nil {
+		p.Plugins = &configv1.Plugins{}
+	}
+	p.Plugins.MultiPoint.Enabled = append(p.Plugins.MultiPoint.Enabled, configv1.Plugin{Name: qosawarepreemption.Name})
+	p.Plugins.MultiPoint.Disabled = append(p.Plugins.MultiPoint.Disabled, configv1.Plugin{Name: "DefaultPreemption"})
+}
+
+func qapWithPreEnqueue(c *harness.SchedulerConfig) {
+	p := &c.Profiles[0]
+	if p.Plugins == nil {
+		p.Plugins = &configv1.Plugins{}
+	}
+	p.Plugins.PreEnqueue.Enabled = append(p.Plugins.PreEnqueue.Enabled, configv1.Plugin{Name: qosawarepreemption.Name})
+}
+
+// qapEnv is one scenario under one profile.
+type qapEnv struct {
+	t       *testing.T
+	ns      string
+	prefix  string // of node names
+	profile string
+}
+
+// qapClasses creates the low/mid/high PriorityClasses of one scenario (and a high one
+// with preemptionPolicy Never) and returns their names by role.
+func qapClasses(t *testing.T, scenario string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	classes := map[string]string{}
+	for role, pc := range map[string]struct {
+		value  int32
+		policy v1.PreemptionPolicy
+	}{
+		"low": {qapLow, ""}, "mid": {qapMid, ""}, "high": {qapHigh, ""}, "high-never": {qapHigh, v1.PreemptNever},
+	} {
+		name := "qosawarepreemption-" + scenario + "-" + role
+		if _, err := cp.Client.SchedulingV1().PriorityClasses().Create(ctx, harness.PriorityClass(name, pc.value, pc.policy), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cp.Client.SchedulingV1().PriorityClasses().Delete(ctx, name, metav1.DeleteOptions{}) })
+		classes[role] = name
+	}
+	return classes
+}
+
+// qapRun runs body under both profiles (and any extra ones), each in a subtest with
+// its own scheduler and namespace; body creates nodes and pods and asserts.
+func qapRun(t *testing.T, scenario string, args any, body func(e *qapEnv), extra ...qapProfile) {
+	for _, prof := range append(qapProfiles(args), extra...) {
+		t.Run(prof.name, func(t *testing.T) {
+			e := &qapEnv{t: t, ns: newNamespace(t), prefix: "qosawarepreemption-" + scenario + "-" + prof.name, profile: prof.name}
+			startBerth(t, prof.mutate)
+			body(e)
+		})
+	}
+}
+
+// node is a node of this env: cpu cores, 8Gi, pods slots.
+func (e *qapEnv) node(suffix, cpu string, pods int) string {
+	e.t.Helper()
+	name := e.prefix + "-" + suffix
+	createNodes(e.t, harness.Node(name, cpu, "8Gi", pods, "").Label(qapSelectorKey, e.prefix).Obj())
+	return name
+}
+
+// pin keeps a pod on this env's nodes (beside any node selector it has), gives it the
+// PriorityClass class and a 2s grace period.
+func (e *qapEnv) pin(w *st.PodWrapper, class string) *v1.Pod {
+	p := w.Obj()
+	p.Spec.PriorityClassName = class
+	if p.Spec.NodeSelector == nil {
+		p.Spec.NodeSelector = map[string]string{}
+	}
+	p.Spec.NodeSelector[qapSelectorKey] = e.prefix
+	p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](2)
+	return p
+}
+
+// qapLimitCPU adds a cpu limit to the pod's (first) container, keeping its requests.
+// (harness.BurstablePod with limits currently replaces the requests: upstream's
+// ContainerWrapper.ResourceLimits resets the whole ResourceRequirements, and the API
+// server then defaults the requests to the limits.)
+func qapLimitCPU(p *v1.Pod, cpu string) *v1.Pod {
+	p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceCPU: resource.MustParse(cpu)}
+	return p
+}
+
+// running creates p and waits until the simulated kubelet runs it; returns it as stored.
+func (e *qapEnv) running(p *v1.Pod) *v1.Pod {
+	e.t.Helper()
+	createPod(e.t, p)
+	out, err := harness.WaitForPod(context.Background(), cp.Client, e.ns, p.Name, 30*time.Second, "running", harness.IsRunning)
+	if err != nil {
+		var conds []v1.PodCondition
+		if out != nil {
+			conds = out.Status.Conditions
+		}
+		e.t.Fatalf("%v (conditions %+v)", err, conds)
+	}
+	return out
+}
+
+// runningAfter is running, but first lets the clock pass the whole second after
+// earlier's start time: KWOK records start times in whole seconds, and the scenarios
+// need the second pod to have started strictly later.
+func (e *qapEnv) runningAfter(earlier *v1.Pod, p *v1.Pod) *v1.Pod {
+	e.t.Helper()
+	if earlier.Status.StartTime == nil {
+		e.t.Fatalf("%s has no start time", earlier.Name)
+	}
+	time.Sleep(time.Until(earlier.Status.StartTime.Add(1100 * time.Millisecond))) // a precondition, not an assertion
+	out := e.running(p)
+	if !earlier.Status.StartTime.Before(out.Status.StartTime) {
+		e.t.Fatalf("%s started at %v, not after %s (%v)", out.Name, out.Status.StartTime, earlier.Name, earlier.Status.StartTime)
+	}
+	return out
+}
+
+// preempts creates the preemptor, waits until it is bound and checks that exactly the
+// victims were deleted and the survivors still run. Returns the preemptor's node.
+func (e *qapEnv) preempts(preemptor *v1.Pod, victims []string, survivors ...string) string {
+	e.t.Helper()
+	createPod(e.t, preemptor)
+	node := waitBound(e.t, e.ns, preemptor.Name)
+	ctx := context.Background()
+	for _, v := range victims {
+		if _, err := cp.Client.CoreV1().Pods(e.ns).Get(ctx, v, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			e.t.Errorf("%s: %s was not preempted (get: %v)", e.profile, v, err)
+		}
+	}
+	e.survive(survivors...)
+	return node
+}
+
+// survive checks the pods still exist and are not terminating.
+func (e *qapEnv) survive(names ...string) {
+	e.t.Helper()
+	for _, s := range names {
+		p, err := cp.Client.CoreV1().Pods(e.ns).Get(context.Background(), s, metav1.GetOptions{})
+		switch {
+		case err != nil:
+			e.t.Errorf("%s: %s was preempted, want it kept (get: %v)", e.profile, s, err)
+		case p.DeletionTimestamp != nil:
+			e.t.Errorf("%s: %s is terminating, want it kept", e.profile, s)
+		}
+	}
+}
+
+// waitEvent waits for an event with reason about pod whose message contains want.
+func (e *qapEnv) waitEvent(pod, reason, want string) {
+	e.t.Helper()
+	var seen []string
+	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		events, err := harness.EventsFor(ctx, cp.Client, e.ns, pod)
+		if err != nil {
+			return false, nil
+		}
+		seen = seen[:0]
+		for _, ev := range events {
+			if ev.Reason == reason {
+				seen = append(seen, ev.Message)
+				if strings.Contains(ev.Message, want) {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		e.t.Errorf("no %s event on %s containing %q (seen %q): %v", reason, pod, want, seen, err)
+	}
+}
+
+// qapCounter reads a berth counter from the process's legacy registry, where the
+// in-process scheduler registers it (0 before the plugin was ever built).
+func qapCounter(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestQoSAwarePreemptionBurstableBeforeGuaranteed: one 4-cpu node holds a Burstable pod
+// (requests 2, limit 4) and a Guaranteed pod (2), equal low priority, the Guaranteed one
+// started later. A high-priority pod requests 2 cpu. Upstream evicts the Guaranteed
+// pod (the later-started one); berth evicts the Burstable one, says so in events and
+// counts it in its metrics. A third run uses the documented multiPoint configuration.
+func TestQoSAwarePreemptionBurstableBeforeGuaranteed(t *testing.T) {
+	classes := qapClasses(t, "qos")
+	qapRun(t, "qos", nil, func(e *qapEnv) {
+		node := e.node("n1", "4", 10)
+		burst := e.running(qapLimitCPU(e.pin(harness.BurstablePod(e.ns, "burstable",
+			harness.Resources{v1.ResourceCPU: "2"}, nil), classes["low"]), "4"))
+		e.runningAfter(burst, e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "2", v1.ResourceMemory: "1Gi"}), classes["low"]))
+
+		victimsBefore := qapCounter(t, "berth_preemption_victims_total", "qos_class", "Burstable")
+		attemptsBefore := qapCounter(t, "berth_preemption_attempts_total", "result", "nominated")
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		if e.profile == "upstream" {
+			e.preempts(preemptor, []string{"guaranteed"}, "burstable")
+			return
+		}
+		if got := e.preempts(preemptor, []string{"burstable"}, "guaranteed"); got != node {
+			t.Errorf("preemptor bound to %s, want %s", got, node)
+		}
+		e.waitEvent("burstable", qosawarepreemption.ReasonPreempted,
+			fmt.Sprintf("Preempted by %s/preemptor (priority %d) on node %s; victim QoS Burstable", e.ns, qapHigh, node))
+		// upstream's own event stays beside berth's.
+		e.waitEvent("burstable", "Preempted", "Preempted by pod ")
+		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated,
+			fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node))
+		for _, pod := range []string{"burstable", "preemptor"} {
+			events, _ := harness.EventsFor(context.Background(), cp.Client, e.ns, pod)
+			for _, ev := range events {
+				t.Logf("event on %s: %s %s: %s", pod, ev.Type, ev.Reason, ev.Message)
+			}
+		}
+		if d := qapCounter(t, "berth_preemption_victims_total", "qos_class", "Burstable") - victimsBefore; d != 1 {
+			t.Errorf("berth_preemption_victims_total{qos_class=Burstable} rose by %v, want 1", d)
+		}
+		if d := qapCounter(t, "berth_preemption_attempts_total", "result", "nominated") - attemptsBefore; d < 1 {
+			t.Errorf("berth_preemption_attempts_total{result=nominated} rose by %v, want >= 1", d)
+		}
+	}, qapProfile{"berth-multipoint", qapMultiPoint})
+}
+
+// TestQoSAwarePreemptionBestEffortFreesPodSlot: a node with room for 2 pods holds an
+// older BestEffort pod and a Guaranteed pod of equal low priority; a high-priority pod
+// needs a pod slot (cpu is free). Upstream evicts the Guaranteed pod (the younger);
+// berth evicts the BestEffort pod, whatever the start times.
+func TestQoSAwarePreemptionBestEffortFreesPodSlot(t *testing.T) {
+	classes := qapClasses(t, "slot")
+	qapRun(t, "slot", nil, func(e *qapEnv) {
+		e.node("n1", "4", 2)
+		be := e.running(e.pin(harness.BestEffortPod(e.ns, "besteffort"), classes["low"]))
+		e.runningAfter(be, e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "1", v1.ResourceMemory: "1Gi"}), classes["low"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "1"}, nil), classes["high"])
+		if e.profile == "upstream" {
+			e.preempts(preemptor, []string{"guaranteed"}, "besteffort")
+			return
+		}
+		e.preempts(preemptor, []string{"besteffort"}, "guaranteed")
+		e.waitEvent("besteffort", qosawarepreemption.ReasonPreempted, "victim QoS BestEffort")
+	})
+}
+
+// TestQoSAwarePreemptionNodeChoiceByQoSCost: two nodes, one would need one Guaranteed
+// victim, the other one Burstable victim of the same priority that started earlier.
+// Upstream picks the Guaranteed pod's node (its victim started latest); berth the
+// Burstable pod's (lower QoS cost).
+func TestQoSAwarePreemptionNodeChoiceByQoSCost(t *testing.T) {
+	classes := qapClasses(t, "cost")
+	qapRun(t, "cost", nil, func(e *qapEnv) {
+		burstNode, guarNode := e.node("burstable", "4", 10), e.node("guaranteed", "4", 10)
+		burst := e.running(e.pin(harness.BurstablePod(e.ns, "burstable", harness.Resources{v1.ResourceCPU: "4"}, nil).
+			NodeSelector(map[string]string{v1.LabelHostname: burstNode}), classes["low"]))
+		e.runningAfter(burst, e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "4", v1.ResourceMemory: "1Gi"}).
+			NodeSelector(map[string]string{v1.LabelHostname: guarNode}), classes["low"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		victim, survivor, wantNode := "guaranteed", "burstable", guarNode
+		if e.profile == "berth" {
+			victim, survivor, wantNode = "burstable", "guaranteed", burstNode
+		}
+		if got := e.preempts(preemptor, []string{victim}, survivor); got != wantNode {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, wantNode)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionRespectsPDB: as in the first scenario, but a PodDisruptionBudget
+// (no disruption allowed) covers the Burstable pod. PDB-violating victims are
+// reprieved first, so berth too evicts the Guaranteed pod.
+func TestQoSAwarePreemptionRespectsPDB(t *testing.T) {
+	classes := qapClasses(t, "pdb")
+	qapRun(t, "pdb", nil, func(e *qapEnv) {
+		e.node("n1", "4", 10)
+		pdb := harness.PDB().Namespace(e.ns).Name("web").MatchLabel("app", "web").Obj()
+		// No disruption controller runs here, so status.disruptionsAllowed stays 0.
+		pdb.Spec.MinAvailable = ptr.To(intstr.FromInt32(1))
+		if _, err := cp.Client.PolicyV1().PodDisruptionBudgets(e.ns).Create(context.Background(), pdb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		burst := e.running(qapLimitCPU(e.pin(harness.BurstablePod(e.ns, "burstable-web",
+			harness.Resources{v1.ResourceCPU: "2"}, nil).Label("app", "web"), classes["low"]), "4"))
+		e.runningAfter(burst, e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "2", v1.ResourceMemory: "1Gi"}), classes["low"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		e.preempts(preemptor, []string{"guaranteed"}, "burstable-web")
+	})
+}
+
+// TestQoSAwarePreemptionPolicyNever: a preemptor whose PriorityClass says
+// preemptionPolicy: Never stays pending with the reason, and nothing is evicted.
+func TestQoSAwarePreemptionPolicyNever(t *testing.T) {
+	classes := qapClasses(t, "never")
+	qapRun(t, "never", nil, func(e *qapEnv) {
+		e.node("n1", "4", 10)
+		e.running(e.pin(harness.BurstablePod(e.ns, "low", harness.Resources{v1.ResourceCPU: "4"}, nil), classes["low"]))
+		ineligibleBefore := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible")
+		p := createPod(t, e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high-never"]))
+		msg := waitUnschedulable(t, e.ns, p.Name)
+		if want := "preemption: not eligible due to preemptionPolicy=Never"; !strings.Contains(msg, want) {
+			t.Errorf("%s: PodScheduled message %q lacks %q", e.profile, msg, want)
+		}
+		e.survive("low")
+		if e.profile == "berth" {
+			if d := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible") - ineligibleBefore; d < 1 {
+				t.Errorf("berth_preemption_attempts_total{result=ineligible} rose by %v, want >= 1", d)
+			}
+		}
+	})
+}
+
+// TestQoSAwarePreemptionGuaranteedPriorityGap: with guaranteedPriorityGap 1000, a
+// Guaranteed pod at priority 100 can only be preempted from priority 1100 on. A node
+// holds it and a Burstable pod at priority 500; a priority-1000 pod needs half the
+// node. Upstream evicts the lower-priority Guaranteed pod; berth the Burstable one.
+func TestQoSAwarePreemptionGuaranteedPriorityGap(t *testing.T) {
+	classes := qapClasses(t, "gap")
+	qapRun(t, "gap", map[string]any{"guaranteedPriorityGap": 1000}, func(e *qapEnv) {
+		e.node("n1", "4", 10)
+		e.running(e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "2", v1.ResourceMemory: "1Gi"}), classes["low"]))
+		e.running(e.pin(harness.BurstablePod(e.ns, "burstable", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["mid"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		if e.profile == "upstream" {
+			e.preempts(preemptor, []string{"guaranteed"}, "burstable")
+			return
+		}
+		e.preempts(preemptor, []string{"burstable"}, "guaranteed")
+	})
+}
+
+// TestQoSAwarePreemptionKeepsAffinityTarget: the preemptor requires pod affinity (same
+// node) to a low-priority "db" pod, and needs the cpu of db or of another low-priority
+// pod. Upstream removes every possible victim, finds the affinity broken and gives the
+// node up: the preemptor stays pending. berth never evicts the pod the preemptor needs
+// beside it: it evicts the other one and the preemptor runs next to db.
+func TestQoSAwarePreemptionKeepsAffinityTarget(t *testing.T) {
+	classes := qapClasses(t, "affinity")
+	qapRun(t, "affinity", nil, func(e *qapEnv) {
+		node := e.node("n1", "4", 10)
+		e.running(e.pin(harness.BurstablePod(e.ns, "other", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["low"]))
+		e.running(e.pin(harness.BurstablePod(e.ns, "db", harness.Resources{v1.ResourceCPU: "2"}, nil).Label("app", "db"), classes["low"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil).
+			PodAffinity(v1.LabelHostname, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, st.PodAffinityWithRequiredReq),
+			classes["high"])
+		if e.profile == "upstream" {
+			createPod(t, preemptor)
+			msg := waitUnschedulable(t, e.ns, preemptor.Name)
+			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
+			}
+			e.survive("db", "other")
+			return
+		}
+		if got := e.preempts(preemptor, []string{"other"}, "db"); got != node {
+			t.Errorf("preemptor bound to %s, want %s", got, node)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionWaitsForGracefulTermination: two full nodes, each with one
+// low-priority pod that takes its 2s grace period to terminate. The preemptor is
+// nominated to one node, stays unbound while its victim terminates there, and is bound
+// to that node once the simulated kubelet has removed the victim.
+func TestQoSAwarePreemptionWaitsForGracefulTermination(t *testing.T) {
+	classes := qapClasses(t, "grace")
+	qapRun(t, "grace", nil, func(e *qapEnv) {
+		ctx := context.Background()
+		nodes := []string{e.node("a", "2", 10), e.node("b", "2", 10)}
+		for i, n := range nodes {
+			e.running(e.pin(harness.BurstablePod(e.ns, fmt.Sprintf("low-%d", i), harness.Resources{v1.ResourceCPU: "2"}, nil).
+				NodeSelector(map[string]string{v1.LabelHostname: n}), classes["low"]))
+		}
+		createPod(t, e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"]))
+
+		// The victim is terminating while the preemptor, nominated to its node, waits.
+		var victim string
+		var nominated string
+		err := wait.PollUntilContextTimeout(ctx, harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			p, err := cp.Client.CoreV1().Pods(e.ns).Get(ctx, "preemptor", metav1.GetOptions{})
+			if err != nil || p.Status.NominatedNodeName == "" {
+				return false, nil
+			}
+			nominated = p.Status.NominatedNodeName
+			for i, n := range nodes {
+				v, err := cp.Client.CoreV1().Pods(e.ns).Get(ctx, fmt.Sprintf("low-%d", i), metav1.GetOptions{})
+				if err == nil && n == nominated && v.DeletionTimestamp != nil {
+					victim = v.Name
+					if p.Spec.NodeName != "" {
+						return false, fmt.Errorf("preemptor bound to %s while its victim %s was still terminating", p.Spec.NodeName, v.Name)
+					}
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("%s: never saw the preemptor nominated while its victim terminates: %v", e.profile, err)
+		}
+		if got := waitBound(t, e.ns, "preemptor"); got != nominated {
+			t.Errorf("%s: preemptor bound to %s, nominated to %s", e.profile, got, nominated)
+		}
+		if _, err := cp.Client.CoreV1().Pods(e.ns).Get(ctx, victim, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s: victim %s still exists after the preemptor was bound (get: %v)", e.profile, victim, err)
+		}
+		other := "low-0"
+		if victim == other {
+			other = "low-1"
+		}
+		e.survive(other)
+		if e.profile == "berth" {
+			e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, "nominated to node "+nominated)
+		}
+	})
+}
