@@ -17,6 +17,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
@@ -32,8 +33,9 @@ type Options struct {
 	// WorkDir keeps the kubeconfig, the rendered scheduler configuration and the logs.
 	// Empty means a new temporary directory.
 	WorkDir string
-	// Nodes is how many simulated nodes to create (4 CPU, 8Gi, 20 pods each, spread over
-	// three zones).
+	// Nodes is how many general simulated nodes to create (4 CPU, 8Gi, 20 pods each,
+	// spread over three zones). Two more always join them: a pool reserved for critical
+	// pods and a node for the preemption demo.
 	Nodes int
 	// Once prints the table and returns instead of waiting for ctx to end.
 	Once bool
@@ -104,13 +106,22 @@ func Run(ctx context.Context, o Options) error {
 	defer sched.Stop(10 * time.Second)
 	fmt.Fprintf(o.Out, "berth-scheduler running (pid %d, logs: %s)\n", sched.Cmd.Process.Pid, sched.LogPath)
 
-	if err := applyExamples(ctx, cp); err != nil {
-		return err
+	for _, name := range []string{"examples/priorityclasses.yaml", "examples/demo-pods.yaml"} {
+		if err := applyExample(ctx, cp, name, nil); err != nil {
+			return err
+		}
 	}
 	if err := waitSettled(ctx, cp, o.SettleTimeout, sched); err != nil {
 		return err
 	}
+	fmt.Fprintln(o.Out, "Demo pods placed; now the preemption demo on node-preemption...")
+	if err := runPreemptionDemo(ctx, cp, o.SettleTimeout); err != nil {
+		return err
+	}
 	if err := PrintTable(ctx, cp, o.Out); err != nil {
+		return err
+	}
+	if err := PrintPreemptions(ctx, cp, o.Out); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "\nkubeconfig: %s\ninspect:    kubectl --kubeconfig %s get pods -A -o wide\n", kubeconfig, kubeconfig)
@@ -127,10 +138,26 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
+// Names of the demo's special nodes; demo-pods.yaml and demo-preemption.yaml select
+// them by the labels below.
+const (
+	ReservedNode   = "node-reserved"
+	PreemptionNode = "node-preemption"
+)
+
 func createNodes(ctx context.Context, cp *harness.ControlPlane, n int) error {
 	zones := []string{"zone-a", "zone-b", "zone-c"}
+	var nodes []*v1.Node
 	for i := 0; i < n; i++ {
-		node := harness.Node(fmt.Sprintf("node-%d", i), "4", "8Gi", 20, zones[i%len(zones)]).Obj()
+		nodes = append(nodes, harness.Node(fmt.Sprintf("node-%d", i), "4", "8Gi", 20, zones[i%len(zones)]).Obj())
+	}
+	nodes = append(nodes,
+		harness.Node(ReservedNode, "4", "8Gi", 20, zones[0]).Label("berth.io/pool", "reserved").
+			Taints([]v1.Taint{{Key: "berth.io/reserved", Value: "critical", Effect: v1.TaintEffectNoSchedule}}).Obj(),
+		harness.Node(PreemptionNode, "4", "8Gi", 20, zones[1]).Label("berth.io/demo", "preemption").
+			Taints([]v1.Taint{{Key: "berth.io/demo", Value: "preemption", Effect: v1.TaintEffectNoSchedule}}).Obj(),
+	)
+	for _, node := range nodes {
 		if _, err := cp.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create node %s: %w", node.Name, err)
 		}
@@ -138,17 +165,50 @@ func createNodes(ctx context.Context, cp *harness.ControlPlane, n int) error {
 	return nil
 }
 
-// applyExamples applies the PriorityClasses before the pods that name them.
-func applyExamples(ctx context.Context, cp *harness.ControlPlane) error {
-	for _, name := range []string{"examples/priorityclasses.yaml", "examples/demo-pods.yaml"} {
-		data, err := fs.ReadFile(manifests.Examples, name)
-		if err != nil {
-			return err
+// applyExample applies one embedded example file; after (may be nil) runs after each
+// object, as in harness.ApplyEach.
+func applyExample(ctx context.Context, cp *harness.ControlPlane, name string, after func(*unstructured.Unstructured) error) error {
+	data, err := fs.ReadFile(manifests.Examples, name)
+	if err != nil {
+		return err
+	}
+	if _, err := harness.ApplyEach(ctx, cp.Config, data, after); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// runPreemptionDemo applies demo-preemption.yaml one pod at a time: each victim must be
+// running before the next pod comes, so they are really there to be preempted, and the
+// critical pod must end up bound.
+func runPreemptionDemo(ctx context.Context, cp *harness.ControlPlane, timeout time.Duration) error {
+	return applyExample(ctx, cp, "examples/demo-preemption.yaml", func(obj *unstructured.Unstructured) error {
+		want, what := harness.IsRunning, "running"
+		if strings.HasPrefix(obj.GetName(), "critical-") {
+			want, what = harness.IsBound, "bound after preempting"
 		}
-		if _, err := harness.Apply(ctx, cp.Config, data); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		_, err := harness.WaitForPod(ctx, cp.Client, obj.GetNamespace(), obj.GetName(), timeout, what, want)
+		return err
+	})
+}
+
+// PrintPreemptions lists the demo's victims from their Preempted events.
+func PrintPreemptions(ctx context.Context, cp *harness.ControlPlane, out io.Writer) error {
+	events, err := cp.Client.CoreV1().Events(DemoNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, e := range events.Items {
+		if e.Reason == "Preempted" {
+			lines = append(lines, fmt.Sprintf("  %s: %s", e.InvolvedObject.Name, e.Message))
 		}
 	}
+	sort.Strings(lines)
+	if len(lines) == 0 {
+		lines = []string{"  (none)"}
+	}
+	fmt.Fprintf(out, "\nPreempted pods:\n%s\n", strings.Join(lines, "\n"))
 	return nil
 }
 
