@@ -39,7 +39,7 @@ func ensureNodes(t *testing.T, ctx context.Context) {
 
 func createPod(t *testing.T, ctx context.Context, p *v1.Pod) {
 	t.Helper()
-	if _, err := cp.Client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+	if _, err := harness.CreatePod(ctx, cp.Client, p); err != nil {
 		t.Fatalf("create pod %s: %v", p.Name, err)
 	}
 }

@@ -62,7 +62,12 @@ func ApplyEach(ctx context.Context, cfg *rest.Config, manifest []byte, after fun
 		if obj.GetNamespace() != "" {
 			client = resource.Namespace(obj.GetNamespace())
 		}
-		out, err := client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		var out *unstructured.Unstructured
+		err = retryPriorityClassLag(ctx, func(ctx context.Context) error {
+			var err error
+			out, err = client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+			return err
+		})
 		if err != nil {
 			return applied, fmt.Errorf("apply %s %s: %w", gvk.Kind, obj.GetName(), err)
 		}

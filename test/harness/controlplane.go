@@ -8,15 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -34,7 +30,7 @@ type ControlPlane struct {
 	Client kubernetes.Interface
 
 	dir       string
-	etcd      *embed.Etcd
+	stopEtcd  func()
 	storage   *storagebackend.Config
 	tb        *processTB
 	apiserver *apiservertesting.TestServer
@@ -96,38 +92,13 @@ func Start(opts Options) (*ControlPlane, error) {
 }
 
 func (cp *ControlPlane) startEtcd() error {
-	clientURL, err := freeLoopbackURL()
+	clientURL, stop, err := StartEtcd(cp.dir, "")
 	if err != nil {
 		return err
 	}
-	peerURL, err := freeLoopbackURL()
-	if err != nil {
-		return err
-	}
-	cfg := embed.NewConfig()
-	cfg.Dir = filepath.Join(cp.dir, "etcd")
-	cfg.Logger = "zap"
-	cfg.LogLevel = "warn"
-	cfg.LogOutputs = []string{filepath.Join(cp.dir, "etcd.log")}
-	cfg.ListenClientUrls = []url.URL{*clientURL}
-	cfg.AdvertiseClientUrls = []url.URL{*clientURL}
-	cfg.ListenPeerUrls = []url.URL{*peerURL}
-	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return fmt.Errorf("start embedded etcd: %w", err)
-	}
-	cp.etcd = e
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		return fmt.Errorf("embedded etcd failed: %w", err)
-	case <-time.After(60 * time.Second):
-		return fmt.Errorf("embedded etcd not ready after 60s")
-	}
+	cp.stopEtcd = stop
 	cp.storage = storagebackend.NewDefaultConfig("/registry", nil)
-	cp.storage.Transport.ServerList = []string{clientURL.String()}
+	cp.storage.Transport.ServerList = []string{clientURL}
 	return nil
 }
 
@@ -187,8 +158,8 @@ func (cp *ControlPlane) Stop() {
 		if cp.endpoint != nil {
 			cp.endpoint.close()
 		}
-		if cp.etcd != nil {
-			cp.etcd.Close()
+		if cp.stopEtcd != nil {
+			cp.stopEtcd()
 		}
 		cp.tb.runCleanups()
 		os.RemoveAll(cp.dir)
@@ -224,14 +195,6 @@ func WriteKubeconfig(cfg *rest.Config, path string) error {
 	kc.Contexts["berth"] = &clientcmdapi.Context{Cluster: "berth", AuthInfo: "berth"}
 	kc.CurrentContext = "berth"
 	return clientcmd.WriteToFile(*kc, path)
-}
-
-func freeLoopbackURL() (*url.URL, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	return &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, nil
 }
 
 // WithTimeout is a context for one test step.

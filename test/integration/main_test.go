@@ -66,8 +66,10 @@ func run(m *testing.M) int {
 	return code
 }
 
-// startBerth runs berth's recommended configuration in process, leader election off,
-// changed by mutate (may be nil), until the test ends.
+// startBerth runs a scheduler in process until the test ends: the shipped configuration
+// with leader election off and its profile reduced to upstream's default plugins (so a
+// test sees the one berth plugin it enables, and "upstream" means upstream), then
+// changed by mutate (may be nil; recommendedProfile restores the shipped profile).
 func startBerth(t *testing.T, mutate func(*harness.SchedulerConfig)) {
 	t.Helper()
 	dir := t.TempDir()
@@ -77,6 +79,8 @@ func startBerth(t *testing.T, mutate func(*harness.SchedulerConfig)) {
 	}
 	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, func(c *harness.SchedulerConfig) {
 		c.LeaderElection.LeaderElect = ptr.To(false)
+		c.Profiles[0].Plugins = nil
+		c.Profiles[0].PluginConfig = nil
 		if mutate != nil {
 			mutate(c)
 		}
@@ -126,7 +130,7 @@ func createNodes(t *testing.T, nodes ...*v1.Node) {
 // createPod creates p and returns it as stored.
 func createPod(t *testing.T, p *v1.Pod) *v1.Pod {
 	t.Helper()
-	out, err := cp.Client.CoreV1().Pods(p.Namespace).Create(context.Background(), p, metav1.CreateOptions{})
+	out, err := harness.CreatePod(context.Background(), cp.Client, p)
 	if err != nil {
 		t.Fatalf("create pod %s: %v", p.Name, err)
 	}
@@ -157,4 +161,17 @@ func waitUnschedulable(t *testing.T, ns, name string) string {
 		}
 	}
 	return ""
+}
+
+// priorityClass creates a PriorityClass for the test, removed when it ends, and
+// returns its name. Pods name it (the Priority admission plugin refuses spec.priority
+// set by hand); createPod waits out the moment before admission sees a new class.
+func priorityClass(t *testing.T, name string, value int32) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := harness.EnsurePriorityClasses(ctx, cp.Client, harness.PriorityClass(name, value, "")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.Client.SchedulingV1().PriorityClasses().Delete(ctx, name, metav1.DeleteOptions{}) })
+	return name
 }

@@ -43,8 +43,8 @@ func TestPriorityHeadroomKeepsReserveForHighPriority(t *testing.T) {
 	ns := newNamespace(t)
 	const node = "priorityheadroom-reserve"
 	createNodes(t, harness.Node(node, "4", "8Gi", 20, "").Obj())
-	low := pqsPriorityClass(t, "priorityheadroom-reserve-low", 100)
-	high := pqsPriorityClass(t, "priorityheadroom-reserve-high", 1000)
+	low := priorityClass(t, "priorityheadroom-reserve-low", 100)
+	high := priorityClass(t, "priorityheadroom-reserve-high", 1000)
 	startBerth(t, withPlugin(priorityheadroom.Name, phrArgs, PreFilter, Filter))
 
 	for i := 1; i <= 3; i++ {
@@ -88,8 +88,8 @@ func TestPriorityHeadroomPreemptionFreesHeadroom(t *testing.T) {
 	ns := newNamespace(t)
 	const node = "priorityheadroom-preempt"
 	createNodes(t, harness.Node(node, "4", "8Gi", 20, "").Obj())
-	low := pqsPriorityClass(t, "priorityheadroom-preempt-low", 100)
-	mid := pqsPriorityClass(t, "priorityheadroom-preempt-mid", 500)
+	low := priorityClass(t, "priorityheadroom-preempt-low", 100)
+	mid := priorityClass(t, "priorityheadroom-preempt-mid", 500)
 	startBerth(t, withPlugin(priorityheadroom.Name, phrArgs, PreFilter, Filter))
 
 	lows := []string{"low-1", "low-2", "low-3"}

@@ -2,15 +2,11 @@ package integration
 
 import (
 	"context"
-	"strings"
 	"testing"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/berth-sched/berth/pkg/plugins/priorityplacement"
@@ -39,35 +35,6 @@ func withPriorityPlacement(args any) func(*harness.SchedulerConfig) {
 			}
 		},
 	)
-}
-
-// ppPriorityClass creates a PriorityClass for the test (removed when it ends).
-func ppPriorityClass(t *testing.T, name string, value int32) string {
-	t.Helper()
-	ctx := context.Background()
-	_, err := cp.Client.SchedulingV1().PriorityClasses().Create(ctx, harness.PriorityClass(name, value, ""), metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cp.Client.SchedulingV1().PriorityClasses().Delete(ctx, name, metav1.DeleteOptions{}) })
-	return name
-}
-
-// ppCreatePod creates p, retrying while the API server's Priority admission has not
-// yet seen a PriorityClass the test has just created.
-func ppCreatePod(t *testing.T, p *v1.Pod) {
-	t.Helper()
-	var lastErr error
-	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, lastErr = cp.Client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{})
-		if lastErr != nil && strings.Contains(lastErr.Error(), "PriorityClass") {
-			return false, nil
-		}
-		return true, lastErr
-	})
-	if err != nil {
-		t.Fatalf("create pod %s: %v (last error: %v)", p.Name, err, lastErr)
-	}
 }
 
 // ppPod is a pod of the given class requesting cpu and memory, limited to the nodes
@@ -115,14 +82,14 @@ func TestPriorityPlacementSpreadsCriticalPods(t *testing.T) {
 		harness.Node(a, "8", "16Gi", 20, "").Label(ppGroupLabel, group).Obj(),
 		harness.Node(b, "8", "16Gi", 20, "").Label(ppGroupLabel, group).Obj(),
 	)
-	critical := ppPriorityClass(t, "priorityplacement-critical", 1000000)
-	low := ppPriorityClass(t, "priorityplacement-spread-low", 100)
+	critical := priorityClass(t, "priorityplacement-critical", 1000000)
+	low := priorityClass(t, "priorityplacement-spread-low", 100)
 	// Bound before the scheduler starts, so its first snapshot holds them.
-	ppCreatePod(t, ppPod(ns, "critical-existing", critical, group, "1", "2Gi", a))
-	ppCreatePod(t, ppPod(ns, "low-filler", low, group, "5", "10Gi", b))
+	createPod(t, ppPod(ns, "critical-existing", critical, group, "1", "2Gi", a))
+	createPod(t, ppPod(ns, "low-filler", low, group, "5", "10Gi", b))
 	startBerth(t, withPriorityPlacement(nil))
 
-	ppCreatePod(t, ppPod(ns, "critical-new", critical, group, "1", "2Gi", ""))
+	createPod(t, ppPod(ns, "critical-new", critical, group, "1", "2Gi", ""))
 	if node := waitBound(t, ns, "critical-new"); node != b {
 		t.Errorf("critical-new bound to %s, want %s, the node without critical pods (pods on %s: %v)", node, b, a, ppPodsOn(t, ns, a))
 	}
@@ -140,12 +107,12 @@ func TestPriorityPlacementPacksLowPriorityPods(t *testing.T) {
 		harness.Node(a, "8", "16Gi", 20, "").Label(ppGroupLabel, group).Obj(),
 		harness.Node(b, "8", "16Gi", 20, "").Label(ppGroupLabel, group).Obj(),
 	)
-	low := ppPriorityClass(t, "priorityplacement-pack-low", 100)
+	low := priorityClass(t, "priorityplacement-pack-low", 100)
 	startBerth(t, withPriorityPlacement(nil))
 
 	names := []string{"low-1", "low-2", "low-3"}
 	for _, name := range names {
-		ppCreatePod(t, ppPod(ns, name, low, group, "1", "2Gi", ""))
+		createPod(t, ppPod(ns, name, low, group, "1", "2Gi", ""))
 	}
 	bound := map[string]string{}
 	for _, name := range names {

@@ -29,8 +29,8 @@ func TestPriorityQoSSortSchedulesByPriorityThenQoS(t *testing.T) {
 	ns := newNamespace(t)
 	const nodeName = "priorityqossort-one-slot"
 	createNodes(t, harness.Node(nodeName, "4", "8Gi", 1, "").Obj())
-	high := pqsPriorityClass(t, "priorityqossort-high", 1000)
-	low := pqsPriorityClass(t, "priorityqossort-low", 10)
+	high := priorityClass(t, "priorityqossort-high", 1000)
+	low := priorityClass(t, "priorityqossort-low", 10)
 
 	pin := map[string]string{v1.LabelHostname: nodeName}
 	small := harness.Resources{v1.ResourceCPU: "100m", v1.ResourceMemory: "64Mi"}
@@ -64,17 +64,6 @@ func TestPriorityQoSSortSchedulesByPriorityThenQoS(t *testing.T) {
 		pqsDeleteAndWait(t, ns, want)
 		pending = pqsWithout(pending, want)
 	}
-}
-
-// pqsPriorityClass creates a PriorityClass for the test and returns its name.
-func pqsPriorityClass(t *testing.T, name string, value int32) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := cp.Client.SchedulingV1().PriorityClasses().Create(ctx, harness.PriorityClass(name, value, ""), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cp.Client.SchedulingV1().PriorityClasses().Delete(ctx, name, metav1.DeleteOptions{}) })
-	return name
 }
 
 // pqsWaitOneBound waits until one of the named pods is bound and every other one has

@@ -61,23 +61,6 @@ func ptPod(ns, name, class, group, cpu, node string) *v1.Pod {
 	return p
 }
 
-// ptCreatePod creates p, retrying while the API server's Priority admission has not yet
-// seen a PriorityClass the test has just created.
-func ptCreatePod(t *testing.T, p *v1.Pod) {
-	t.Helper()
-	var lastErr error
-	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, lastErr = cp.Client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{})
-		if lastErr != nil && strings.Contains(lastErr.Error(), "PriorityClass") {
-			return false, nil
-		}
-		return true, lastErr
-	})
-	if err != nil {
-		t.Fatalf("create pod %s: %v (last error: %v)", p.Name, err, lastErr)
-	}
-}
-
 const ptReason = "node taint berth.io/reserved=critical:NoSchedule is reserved for pods with priority >= 1000000"
 
 // TestPriorityTaintsReservedPool: a low-priority pod that carries the reserved pool's
@@ -94,7 +77,7 @@ func TestPriorityTaintsReservedPool(t *testing.T) {
 	low, critical := ptPriorityClasses(t, "prioritytaints-pool")
 	startBerth(t, withPriorityTaints())
 
-	ptCreatePod(t, ptPod(ns, "low", low, group, "2", ""))
+	createPod(t, ptPod(ns, "low", low, group, "2", ""))
 	msg := waitUnschedulable(t, ns, "low")
 	t.Logf("low-priority pod: %s", msg)
 	for _, want := range []string{ptReason, "Insufficient cpu"} {
@@ -103,7 +86,7 @@ func TestPriorityTaintsReservedPool(t *testing.T) {
 		}
 	}
 
-	ptCreatePod(t, ptPod(ns, "critical", critical, group, "2", ""))
+	createPod(t, ptPod(ns, "critical", critical, group, "2", ""))
 	if node := waitBound(t, ns, "critical"); node != "prioritytaints-reserved" {
 		t.Errorf("critical pod bound to %s, want prioritytaints-reserved", node)
 	}
@@ -142,7 +125,7 @@ func TestPriorityTaintsLowPriorityPodDoesNotPreemptIntoReservedPool(t *testing.T
 		t.Fatal(err)
 	}
 
-	ptCreatePod(t, ptPod(ns, "low", low, group, "1", ""))
+	createPod(t, ptPod(ns, "low", low, group, "1", ""))
 	msg := waitUnschedulable(t, ns, "low")
 	t.Logf("low-priority pod: %s", msg)
 	// The scheduling pass stops at NodeResourcesFit (the node is full); the dry run,
@@ -169,7 +152,7 @@ func TestPriorityTaintsLowPriorityPodDoesNotPreemptIntoReservedPool(t *testing.T
 
 	// Control: the same setup lets a critical pod preempt, so the test above would have
 	// seen a preemption had the plugin not stopped it.
-	ptCreatePod(t, ptPod(ns, "critical", critical, group, "1", ""))
+	createPod(t, ptPod(ns, "critical", critical, group, "1", ""))
 	err = wait.PollUntilContextTimeout(ctx, harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		v, err := cp.Client.CoreV1().Pods(ns).Get(ctx, "victim", metav1.GetOptions{})
 		return apierrors.IsNotFound(err) || (err == nil && v.DeletionTimestamp != nil), nil
@@ -204,14 +187,14 @@ func TestPriorityTaintsPreferNoSchedulePool(t *testing.T) {
 	for _, name := range []string{"low-1", "low-2", "low-3"} {
 		p := ptPod(ns, name, low, group, "500m", "")
 		p.Spec.Tolerations = append(p.Spec.Tolerations, v1.Toleration{Key: soft.Key, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectPreferNoSchedule})
-		ptCreatePod(t, p)
+		createPod(t, p)
 		if node := waitBound(t, ns, name); node != "prioritytaints-plain" {
 			t.Errorf("low-priority pod %s bound to %s, want prioritytaints-plain", name, node)
 		}
 	}
 	p := ptPod(ns, "critical", critical, group, "500m", "")
 	p.Spec.Tolerations = append(p.Spec.Tolerations, v1.Toleration{Key: soft.Key, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectPreferNoSchedule})
-	ptCreatePod(t, p)
+	createPod(t, p)
 	if node := waitBound(t, ns, "critical"); node != "prioritytaints-soft" {
 		t.Errorf("critical pod bound to %s, want prioritytaints-soft (the emptier node: PriorityTaints must not score it)", node)
 	}

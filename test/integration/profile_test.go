@@ -6,7 +6,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
+	"sigs.k8s.io/yaml"
 
+	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/test/harness"
 )
 
@@ -77,4 +79,15 @@ func all(mutations ...func(*harness.SchedulerConfig)) func(*harness.SchedulerCon
 			m(c)
 		}
 	}
+}
+
+// recommendedProfile puts back the profile of manifests/base/scheduler-config.yaml:
+// every berth plugin with the shipped arguments.
+func recommendedProfile(c *harness.SchedulerConfig) {
+	var shipped harness.SchedulerConfig
+	if err := yaml.UnmarshalStrict(manifests.SchedulerConfig, &shipped); err != nil {
+		panic(fmt.Sprintf("shipped scheduler configuration: %v", err)) // covered by e2e tests too
+	}
+	c.Profiles[0].Plugins = shipped.Profiles[0].Plugins
+	c.Profiles[0].PluginConfig = shipped.Profiles[0].PluginConfig
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // Every scenario runs twice, in subtests "berth" (QoSAwarePreemption as the PostFilter,
-// DefaultPreemption off) and "upstream" (the recommended profile as shipped, i.e.
+// DefaultPreemption off) and "upstream" (upstream's default profile, i.e.
 // upstream's DefaultPreemption), each with its own scheduler, namespace and nodes, so
 // the difference shows side by side.
 

@@ -9,9 +9,9 @@ import (
 	"github.com/berth-sched/berth/test/harness"
 )
 
-// TestRecommendedProfileKeepsUpstreamFiltersOn guards the promise that berth adds to the
-// upstream scheduler and removes nothing: a pod that does not tolerate a node's taint is
-// not placed there, and a pod that fits nowhere says why.
+// TestRecommendedProfileKeepsUpstreamFiltersOn guards the promise that berth's shipped
+// profile adds to the upstream scheduler and removes nothing: a pod that does not
+// tolerate a node's taint is not placed there, and a pod that fits nowhere says why.
 func TestRecommendedProfileKeepsUpstreamFiltersOn(t *testing.T) {
 	ns := newNamespace(t)
 	createNodes(t,
@@ -19,7 +19,7 @@ func TestRecommendedProfileKeepsUpstreamFiltersOn(t *testing.T) {
 			Taints([]v1.Taint{{Key: "dedicated", Value: "gpu", Effect: v1.TaintEffectNoSchedule}}).Obj(),
 		harness.Node("it-upstream-plain", "2", "4Gi", 10, "").Obj(),
 	)
-	startBerth(t, nil)
+	startBerth(t, recommendedProfile)
 
 	small := createPod(t, harness.BurstablePod(ns, "small", harness.Resources{v1.ResourceCPU: "1"}, nil).Obj())
 	if node := waitBound(t, ns, small.Name); node != "it-upstream-plain" {
