@@ -160,7 +160,9 @@ func TestManifestRBACIsEnoughToScheduleAndPreemptAndNoMore(t *testing.T) {
 	})
 
 	ns := newNamespace(t, ctx)
-	node := harness.Node("e2e-rbac-node", "2", "4Gi", 10, "").Obj()
+	// 4 CPUs: under the shipped PriorityHeadroom rules the priority-10 pod may use 3 and
+	// the priority-1000 pod 3.6, so each fits alone and the second must preempt the first.
+	node := harness.Node("e2e-rbac-node", "4", "8Gi", 10, "").Obj()
 	if _, err := cp.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +190,19 @@ func TestManifestRBACIsEnoughToScheduleAndPreemptAndNoMore(t *testing.T) {
 	}
 	if _, err := cp.Client.CoreV1().Pods(ns).Get(ctx, low.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("victim still present after preemption: %v", err)
+	}
+	// The preemption shows in berth's own metrics on the binary's /metrics.
+	code, body, err := p.Get(ctx, "/metrics", cp.Config.BearerToken)
+	if err != nil || code != 200 {
+		t.Fatalf("/metrics: %d %v", code, err)
+	}
+	for _, want := range []string{
+		`berth_preemption_attempts_total{result="nominated"} 1`,
+		`berth_preemption_victims_total{qos_class="Guaranteed"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if forbidden := regexp.MustCompile(`(?m)^.*(is forbidden|Forbidden).*$`).FindAllString(p.Log(), 5); len(forbidden) > 0 {
 		t.Errorf("berth-scheduler was refused requests it needs:\n%s", strings.Join(forbidden, "\n"))
