@@ -50,7 +50,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer logFile.Close()
-	cp, err = harness.Start(harness.Options{LogOutput: logFile})
+	cp, err = harness.Start(harness.Options{LogOutput: logFile, SimulateNodes: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: control plane:", err)
 		return 1
@@ -64,7 +64,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stopNodes()
-	if err := harness.EnsureNamespace(ctx, cp.Client, manifests.LeaseNamespace); err != nil {
+	if err := harness.EnsureNamespace(context.Background(), cp.Client, manifests.LeaseNamespace); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}

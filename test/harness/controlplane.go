@@ -38,6 +38,7 @@ type ControlPlane struct {
 	// extraFlags are Options.ExtraAPIServerFlags, kept for a restart.
 	extraFlags []string
 	stopOnce   sync.Once
+	stopNodes  func()
 }
 
 // Options tune a control plane. The zero value is what berth's tests use.
@@ -49,6 +50,10 @@ type Options struct {
 	// else that logs through klog in this process); nil discards them. etcd logs to
 	// etcd.log in Dir.
 	LogOutput io.Writer
+	// SimulateNodes runs the KWOK node simulator (StartNodeSimulator) for the control
+	// plane's lifetime, so nodes made with the Node builder become Ready and their pods
+	// run and terminate as with kubelets.
+	SimulateNodes bool
 }
 
 // apiServerFlags are the flags every harness API server gets. The ServiceAccount
@@ -87,6 +92,12 @@ func Start(opts Options) (*ControlPlane, error) {
 	if err := cp.startAPIServer(cp.extraFlags); err != nil {
 		cp.Stop()
 		return nil, err
+	}
+	if opts.SimulateNodes {
+		if cp.stopNodes, err = StartNodeSimulator(context.Background(), cp.Config); err != nil {
+			cp.Stop()
+			return nil, fmt.Errorf("node simulator: %w", err)
+		}
 	}
 	return cp, nil
 }
@@ -152,6 +163,9 @@ func (cp *ControlPlane) StartAPIServer() error {
 // Stop tears down the API server and etcd and removes their files. Safe to call twice.
 func (cp *ControlPlane) Stop() {
 	cp.stopOnce.Do(func() {
+		if cp.stopNodes != nil {
+			cp.stopNodes() // before the API server it talks to
+		}
 		if cp.apiserver != nil {
 			cp.apiserver.TearDownFn()
 		}

@@ -39,20 +39,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer logFile.Close()
-	cp, err = harness.Start(harness.Options{LogOutput: logFile})
+	cp, err = harness.Start(harness.Options{LogOutput: logFile, SimulateNodes: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: control plane:", err)
 		return 1
 	}
 	defer cp.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stopNodes, err := harness.StartNodeSimulator(ctx, cp.Config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration: node simulator:", err)
-		return 1
-	}
-	defer stopNodes()
 	if err := cp.WriteKubeconfig(filepath.Join(dir, "kubeconfig")); err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1

@@ -74,16 +74,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer logFile.Close()
 	fmt.Fprintf(o.Out, "Starting etcd and kube-apiserver (logs: %s)...\n", logPath)
-	cp, err := harness.Start(harness.Options{LogOutput: logFile})
+	cp, err := harness.Start(harness.Options{LogOutput: logFile, SimulateNodes: true})
 	if err != nil {
 		return err
 	}
 	defer cp.Stop()
-	stopNodes, err := harness.StartNodeSimulator(ctx, cp.Config)
-	if err != nil {
-		return err
-	}
-	defer stopNodes()
 
 	if err := createNodes(ctx, cp, o.Nodes); err != nil {
 		return err
