@@ -1,8 +1,15 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"bytes"
 	"context"
+	"github.com/berth-sched/berth/test/harness"
 	"regexp"
 	"strings"
 	"testing"
@@ -112,5 +119,69 @@ func TestMakeRunOncePrintsPlacementTable(t *testing.T) {
 	}
 	if !regexp.MustCompile(`kubeconfig: \S+`).Match(out.Bytes()) {
 		t.Errorf("output does not say where the kubeconfig is")
+	}
+}
+
+// lockedBuffer is an io.Writer the test can read while berth-local writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestMakeRunStopsEverythingOnInterrupt is `make run` without --once: it keeps the
+// cluster up until interrupted (cmd/berth-local turns Ctrl-C into the end of ctx), then
+// stops the scheduler and the control plane and returns cleanly.
+func TestMakeRunStopsEverythingOnInterrupt(t *testing.T) {
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, app.Options{
+			SchedulerBinary: binary,
+			WorkDir:         t.TempDir(),
+			Nodes:           1,
+			SettleTimeout:   90 * time.Second,
+			Out:             out,
+		})
+	}()
+	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 3*time.Minute, true, func(context.Context) (bool, error) {
+		select {
+		case err := <-done:
+			return false, fmt.Errorf("returned before the interrupt: %v", err)
+		default:
+		}
+		return strings.Contains(out.String(), "Press Ctrl-C"), nil
+	})
+	if err != nil {
+		t.Fatalf("never reached the waiting state: %v\n%s", err, out.String())
+	}
+	pid := regexp.MustCompile(`berth-scheduler running \(pid (\d+)`).FindStringSubmatch(out.String())
+	if pid == nil {
+		t.Fatalf("output does not name the scheduler's pid:\n%s", out.String())
+	}
+	interrupt()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("berth-local returned %v after the interrupt", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("berth-local still running 30s after the interrupt")
+	}
+	if _, err := os.Stat("/proc/" + pid[1]); !os.IsNotExist(err) {
+		t.Errorf("berth-scheduler (pid %s) still running after berth-local returned", pid[1])
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -44,6 +45,16 @@ func TestManifestsAreAcceptedAndThePodTemplateIsAdmitted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	installManifests(t, ctx)
+	// The examples for users too (berth-local applies the demo pods).
+	for _, name := range []string{"priorityclasses.yaml", "workloads.yaml"} {
+		data, err := os.ReadFile(repoPath("manifests", "examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := harness.Apply(ctx, cp.Config, data); err != nil {
+			t.Fatalf("API server rejected manifests/examples/%s: %v", name, err)
+		}
+	}
 
 	d, err := cp.Client.AppsV1().Deployments(manifests.LeaseNamespace).Get(ctx, "berth-scheduler", metav1.GetOptions{})
 	if err != nil {
