@@ -1,21 +1,20 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
-	"sync"
-
-	"k8s.io/apimachinery/pkg/util/wait"
-
 	"bytes"
 	"context"
-	"github.com/berth-sched/berth/test/harness"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/berth-sched/berth/cmd/berth-local/app"
+	"github.com/berth-sched/berth/test/harness"
 )
 
 // row is one line of berth-local's placement table.
