@@ -15,7 +15,7 @@ LDFLAGS := -X github.com/berth-sched/berth/pkg/version.Berth=$(BERTH_VERSION) \
 TEST_TIMEOUT ?= 45m
 IMAGE ?= berth-scheduler:$(BERTH_VERSION)
 
-.PHONY: all build build-scheduler build-local test unit run bench lint image clean k8s-version
+.PHONY: all build build-scheduler build-local test unit run bench bench-plugins bench-scheduler lint image clean k8s-version
 
 all: build
 
@@ -41,8 +41,21 @@ unit:
 run: build
 	$(BIN)/berth-local --scheduler $(BIN)/berth-scheduler $(ARGS)
 
-bench:
-	@echo "bench: not yet — the Filter/Score benchmarks arrive with the plugins"
+# Per-plugin Go benchmarks (each beside an upstream plugin's, in the same run), then the
+# whole scheduler under berth's profile and upstream's default profile (scheduler_perf).
+# Figures and how to read them: docs/benchmarks.md.
+BENCH_COUNT ?= 5
+bench: bench-plugins bench-scheduler
+
+bench-plugins:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/plugins/... | tee bench-plugins.txt
+
+# ~5 minutes per count on 2 cores; the berth/default table is printed at the end.
+# ARGS=-perf-scheduling-label-filter=short runs 5-node versions as a smoke test.
+SCHED_BENCH_COUNT ?= 3
+bench-scheduler:
+	$(GO) test -tags benchmark -timeout 60m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
+		-args -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(ARGS) | tee bench-scheduler.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,318 @@
+//go:build benchmark
+
+package benchmark
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	schedframework "k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/metrics"
+	perf "k8s.io/kubernetes/test/integration/scheduler_perf"
+	"sigs.k8s.io/yaml"
+
+	"github.com/berth-sched/berth/pkg/plugins"
+)
+
+const configFile = "config/performance-config.yaml"
+
+// BenchmarkPerfScheduling runs every test case of config/performance-config.yaml with
+// upstream's default profile and with berth's recommended profile. Sub-benchmarks are
+// named <test case>/<profile>/<workload>. TestMain prints the comparison table once all
+// runs (-count) are done.
+func BenchmarkPerfScheduling(b *testing.B) {
+	cases, err := loadTestCases()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, tc := range cases {
+		b.Run(tc["name"].(string), func(b *testing.B) {
+			// Alternate which profile goes first, so that neither always runs on the
+			// warmer (or the more fragmented) process.
+			order := slices.Clone(profiles)
+			if i%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, p := range order {
+				path, err := writeProfileCase(tc, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The topic names the data items file and, with the test case
+				// name (the profile's), the per-workload .dat files.
+				topic := fmt.Sprintf("%s-%s", tc["name"], p.name)
+				perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry())
+			}
+		})
+	}
+}
+
+// measuredPods maps "<test case>/<workload>" to the workload's measurePods parameter.
+func measuredPods(cases []map[string]any) map[string]float64 {
+	n := map[string]float64{}
+	for _, tc := range cases {
+		workloads, _ := tc["workloads"].([]any)
+		for _, w := range workloads {
+			w, _ := w.(map[string]any)
+			params, _ := w["params"].(map[string]any)
+			if v, ok := params["measurePods"].(float64); ok {
+				n[fmt.Sprintf("%s/%s", tc["name"], w["name"])] = v
+			}
+		}
+	}
+	return n
+}
+
+// loadTestCases reads the test cases as plain data: writeProfileCase only renames them
+// and sets their scheduler configuration; scheduler_perf itself parses them.
+func loadTestCases() ([]map[string]any, error) {
+	raw, err := os.ReadFile(configFile)
+	if err != nil {
+		return nil, err
+	}
+	raw = []byte(strings.ReplaceAll(string(raw), "${SCHEDULER_PERF}", schedulerPerfDir))
+	var cases []map[string]any
+	if err := yaml.Unmarshal(raw, &cases); err != nil {
+		return nil, fmt.Errorf("%s: %w", configFile, err)
+	}
+	for _, tc := range cases {
+		if _, ok := tc["name"].(string); !ok {
+			return nil, fmt.Errorf("%s: a test case has no name", configFile)
+		}
+		if _, ok := tc["schedulerConfigPath"]; ok {
+			return nil, fmt.Errorf("%s: %s sets schedulerConfigPath; the profiles set it", configFile, tc["name"])
+		}
+	}
+	return cases, nil
+}
+
+// writeProfileCase writes tc as a one-case scheduler_perf configuration for profile p:
+// named after the profile, with its scheduler configuration and with berth's plugins
+// among those whose metrics are collected.
+func writeProfileCase(tc map[string]any, p profile) (string, error) {
+	c := make(map[string]any, len(tc)+2)
+	for k, v := range tc {
+		c[k] = v
+	}
+	c["name"] = p.name
+	c["schedulerConfigPath"] = p.configPath
+	if _, ok := c["metricsCollectorConfig"]; !ok {
+		c["metricsCollectorConfig"] = metricsCollectorConfig()
+	}
+	out, err := yaml.Marshal([]any{c})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(workDir, fmt.Sprintf("%s-%s.yaml", tc["name"], p.name))
+	return path, os.WriteFile(path, out, 0o600)
+}
+
+// metricsCollectorConfig is scheduler_perf's default metric set (defaultMetricsCollectorConfig
+// in scheduler_perf.go) with berth's plugins added to the per-plugin metrics. Appending
+// to perf.PluginNames would not do: the default set copies it at package init.
+func metricsCollectorConfig() map[string]any {
+	pluginNames := slices.Clone(perf.PluginNames)
+	for name := range plugins.Registry() {
+		pluginNames = append(pluginNames, name)
+	}
+	sort.Strings(pluginNames)
+	lv := func(label string, values []string) map[string]any {
+		return map[string]any{"label": label, "values": values}
+	}
+	events := schedframework.AllClusterEventLabels()
+	results := []string{metrics.ScheduledResult, metrics.UnschedulableResult, metrics.ErrorResult}
+	return map[string]any{"metrics": map[string]any{
+		"scheduler_framework_extension_point_duration_seconds": []any{lv("extension_point", metrics.ExtensionPoints)},
+		"scheduler_scheduling_attempt_duration_seconds":        []any{lv("result", results)},
+		"scheduler_pod_scheduling_duration_seconds":            nil,
+		// The end-to-end latency upstream's set still names by its pre-1.37 name above.
+		"scheduler_pod_scheduling_sli_duration_seconds":      nil,
+		"scheduler_plugin_execution_duration_seconds":        []any{lv("plugin", pluginNames), lv("extension_point", metrics.ExtensionPoints)},
+		"scheduler_queueing_hint_execution_duration_seconds": []any{lv("plugin", pluginNames), lv("event", events)},
+		"scheduler_event_handling_duration_seconds":          []any{lv("event", events)},
+	}}
+}
+
+// summaryRow selects one figure of the data items.
+type summaryRow struct {
+	title  string
+	metric string
+	labels map[string]string
+	bucket string
+	unit   string
+}
+
+const (
+	wallTime            = "measured phase, wall time"
+	effectiveThroughput = "measured pods / wall time"
+)
+
+var summaryRows = []summaryRow{
+	{"throughput, average", "SchedulingThroughput", nil, "Average", "pods/s"},
+	{"throughput, p50", "SchedulingThroughput", nil, "Perc50", "pods/s"},
+	{"throughput, p90", "SchedulingThroughput", nil, "Perc90", "pods/s"},
+	{effectiveThroughput, "", nil, "", "pods/s"},
+	{wallTime, "SchedulingDuration", nil, "Duration", "s"},
+	{"scheduling attempt (scheduled), p50", "scheduler_scheduling_attempt_duration_seconds", map[string]string{"result": "scheduled"}, "Perc50", "ms"},
+	{"scheduling attempt (scheduled), p90", "scheduler_scheduling_attempt_duration_seconds", map[string]string{"result": "scheduled"}, "Perc90", "ms"},
+	{"scheduling attempt (scheduled), p99", "scheduler_scheduling_attempt_duration_seconds", map[string]string{"result": "scheduled"}, "Perc99", "ms"},
+	{"scheduling attempt (unschedulable), p50", "scheduler_scheduling_attempt_duration_seconds", map[string]string{"result": "unschedulable"}, "Perc50", "ms"},
+	{"scheduling attempt (unschedulable), p99", "scheduler_scheduling_attempt_duration_seconds", map[string]string{"result": "unschedulable"}, "Perc99", "ms"},
+	{"pod scheduling SLI (queued to scheduled), p50", "scheduler_pod_scheduling_sli_duration_seconds", nil, "Perc50", "ms"},
+	{"pod scheduling SLI (queued to scheduled), p99", "scheduler_pod_scheduling_sli_duration_seconds", nil, "Perc99", "ms"},
+	{"PreFilter, average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "PreFilter"}, "Average", "ms"},
+	{"Filter (all nodes of a cycle), average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "Filter"}, "Average", "ms"},
+	{"PreScore, average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "PreScore"}, "Average", "ms"},
+	{"Score (all nodes of a cycle), average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "Score"}, "Average", "ms"},
+	{"PostFilter (preemption), average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "PostFilter"}, "Average", "ms"},
+	{"heap in use, average", "heap_memory_usage", nil, "Average", "MB"},
+}
+
+// summarize reads the data items written since since and prints, per workload, both
+// profiles' figures and berth/default: the median over the runs (-count) when there
+// are several. The table also goes to summary_<time>.md in the data items directory.
+func summarize(since time.Time) error {
+	cases, err := loadTestCases()
+	if err != nil {
+		return err
+	}
+	measured := measuredPods(cases)
+	dir := flag.Lookup("data-items-dir").Value.String()
+	files, err := filepath.Glob(filepath.Join(dir, "BenchmarkPerfScheduling_*_benchmark_*.json"))
+	if err != nil {
+		return err
+	}
+	// figures[workload][profile][row title] holds one value per run.
+	figures := map[string]map[string]map[string][]float64{}
+	add := func(workload, prof, title string, v float64) {
+		if figures[workload] == nil {
+			figures[workload] = map[string]map[string][]float64{}
+		}
+		if figures[workload][prof] == nil {
+			figures[workload][prof] = map[string][]float64{}
+		}
+		figures[workload][prof][title] = append(figures[workload][prof][title], v)
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.ModTime().Before(since) {
+			continue
+		}
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var items perf.DataItems
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		for _, item := range items.DataItems {
+			// Name is [BenchmarkPerfScheduling/]<test case>/<profile>/<workload>/<namespace>.
+			parts := strings.Split(item.Labels["Name"], "/")
+			if strings.HasPrefix(parts[0], "BenchmarkPerfScheduling") {
+				parts = parts[1:]
+			}
+			if len(parts) < 4 {
+				continue
+			}
+			workload, prof := parts[0]+"/"+strings.Join(parts[2:len(parts)-1], "/"), parts[1]
+			for _, row := range summaryRows {
+				if row.metric == "" || item.Labels["Metric"] != row.metric || !labelsMatch(item.Labels, row.labels) {
+					continue
+				}
+				if v, ok := item.Data[row.bucket]; ok {
+					add(workload, prof, row.title, v)
+				}
+				// What the per-second samples of SchedulingThroughput can hide
+				// (bursts, stalls, a phase of a few seconds): all measured pods
+				// over the whole measured phase.
+				if row.title == wallTime && item.Data[row.bucket] > 0 && measured[workload] > 0 {
+					add(workload, prof, effectiveThroughput, measured[workload]/item.Data[row.bucket])
+				}
+			}
+		}
+	}
+	if len(figures) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	workloads := make([]string, 0, len(figures))
+	for w := range figures {
+		workloads = append(workloads, w)
+	}
+	sort.Strings(workloads)
+	for _, w := range workloads {
+		def, berth := figures[w]["default"], figures[w]["berth"]
+		runs := max(len(def[wallTime]), len(berth[wallTime]))
+		fmt.Fprintf(&sb, "\n#### %s (%d run(s)", w, runs)
+		if runs > 1 {
+			sb.WriteString(", medians")
+		}
+		sb.WriteString(")\n\n| figure | default profile | berth profile | berth/default |\n|---|---:|---:|---:|\n")
+		for _, row := range summaryRows {
+			d, okD := median(def[row.title])
+			x, okB := median(berth[row.title])
+			if !okD && !okB {
+				continue
+			}
+			fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s |\n", row.title, row.unit, num(d, okD), num(x, okB), ratio(x, okB, d, okD))
+		}
+	}
+	out := sb.String()
+	fmt.Print(out)
+	path := filepath.Join(dir, "summary_"+since.Format("2006-01-02T15-04-05")+".md")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nsummary: %s\n", path)
+	return nil
+}
+
+func median(v []float64) (float64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2], true
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+}
+
+func labelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func num(v float64, ok bool) string {
+	switch {
+	case !ok:
+		return "–"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func ratio(berth float64, okB bool, def float64, okD bool) string {
+	if !okB || !okD || def == 0 || math.IsNaN(berth/def) {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", berth/def)
+}
