@@ -48,13 +48,13 @@ BENCH_COUNT ?= 5
 bench: bench-plugins bench-scheduler
 
 bench-plugins:
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/plugins/... | tee bench-plugins.txt
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/plugins/... | tee bench-plugins.txt
 
 # ~5 minutes per count on 2 cores; the berth/default table is printed at the end.
 # ARGS=-perf-scheduling-label-filter=short runs 5-node versions as a smoke test.
 SCHED_BENCH_COUNT ?= 3
 bench-scheduler:
-	$(GO) test -tags benchmark -timeout 60m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
+	set -o pipefail; $(GO) test -tags benchmark -timeout 60m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
 		-args -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(ARGS) | tee bench-scheduler.txt
 
 lint:
