@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -66,15 +65,7 @@ func TestPriorityPlacementArgsValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := tt.args.Validate(field.NewPath("args"))
-			if len(errs) != len(tt.wantErrs) {
-				t.Fatalf("got %d errors %v, want %d: %q", len(errs), errs, len(tt.wantErrs), tt.wantErrs)
-			}
-			for i, want := range tt.wantErrs {
-				if !strings.Contains(errs[i].Error(), want) {
-					t.Errorf("error %d = %q, want it to contain %q", i, errs[i].Error(), want)
-				}
-			}
+			expectErrors(t, tt.args.Validate(field.NewPath("args")), tt.wantErrs)
 		})
 	}
 }
@@ -132,14 +123,8 @@ func TestPriorityPlacementArgsDecode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var args PriorityPlacementArgs
 			err := Decode("PriorityPlacement", tt.obj, &args)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Decode error = %v, want it to contain %q", err, tt.wantErr)
-				}
+			if expectDecodeError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if *args.CriticalPriority != tt.wantCritical || *args.PackBelowPriority != tt.wantPackBelow || args.SpreadTopologyKey != tt.wantKey {
 				t.Errorf("decoded criticalPriority=%d packBelowPriority=%d spreadTopologyKey=%q, want %d %d %q",

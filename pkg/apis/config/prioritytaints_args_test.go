@@ -1,10 +1,8 @@
 package config
 
 import (
-	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
@@ -92,15 +90,7 @@ func TestPriorityTaintsArgsValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := tt.args.Validate(field.NewPath("args"))
-			if len(errs) != len(tt.wantErrs) {
-				t.Fatalf("got %d errors %v, want %d: %q", len(errs), errs, len(tt.wantErrs), tt.wantErrs)
-			}
-			for i, want := range tt.wantErrs {
-				if !strings.Contains(errs[i].Error(), want) {
-					t.Errorf("error %d = %q, want it to contain %q", i, errs[i].Error(), want)
-				}
-			}
+			expectErrors(t, tt.args.Validate(field.NewPath("args")), tt.wantErrs)
 		})
 	}
 }
@@ -155,24 +145,11 @@ rules:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var obj runtime.Object
-			if tt.raw != "" {
-				u := &runtime.Unknown{Raw: []byte(tt.raw)}
-				if tt.yaml {
-					u.ContentType = runtime.ContentTypeYAML
-				}
-				obj = u
-			}
+			obj := rawArgs(tt.raw, tt.yaml)
 			var args PriorityTaintsArgs
 			err := Decode("PriorityTaints", obj, &args)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Decode error = %v, want it to contain %q", err, tt.wantErr)
-				}
+			if expectDecodeError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(args.Rules) != len(tt.want) {
 				t.Fatalf("decoded %d rules, want %d", len(args.Rules), len(tt.want))

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
@@ -67,24 +66,11 @@ func TestQoSPlacementArgsDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var obj runtime.Object
-			if tt.raw != "" {
-				u := &runtime.Unknown{Raw: []byte(tt.raw)}
-				if tt.yaml {
-					u.ContentType = runtime.ContentTypeYAML
-				}
-				obj = u
-			}
+			obj := rawArgs(tt.raw, tt.yaml)
 			var args QoSPlacementArgs
 			err := Decode("QoSPlacement", obj, &args)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Decode error = %v, want it to contain %q", err, tt.wantErr)
-				}
+			if expectDecodeError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := *args.MaxMemoryLimitOvercommitPercent; got != tt.want {
 				t.Errorf("maxMemoryLimitOvercommitPercent = %d, want %d", got, tt.want)
