@@ -84,15 +84,15 @@ func (i *syncInformer) AddEventHandlerWithOptions(h cache.ResourceEventHandler, 
 }
 
 func (i *syncInformer) RemoveEventHandler(cache.ResourceEventHandlerRegistration) error { return nil }
-func (i *syncInformer) GetStore() cache.Store                                          { return i.indexer }
-func (i *syncInformer) GetIndexer() cache.Indexer                                      { return i.indexer }
-func (i *syncInformer) GetController() cache.Controller                                { return nil }
-func (i *syncInformer) Run(<-chan struct{})                                            {}
-func (i *syncInformer) RunWithContext(context.Context)                                 {}
-func (i *syncInformer) HasSynced() bool                                                { return true }
-func (i *syncInformer) HasSyncedChecker() cache.DoneChecker                            { return synced{} }
-func (i *syncInformer) LastSyncResourceVersion() string                                { return "" }
-func (i *syncInformer) SetWatchErrorHandler(cache.WatchErrorHandler) error             { return nil }
+func (i *syncInformer) GetStore() cache.Store                                           { return i.indexer }
+func (i *syncInformer) GetIndexer() cache.Indexer                                       { return i.indexer }
+func (i *syncInformer) GetController() cache.Controller                                 { return nil }
+func (i *syncInformer) Run(<-chan struct{})                                             {}
+func (i *syncInformer) RunWithContext(context.Context)                                  {}
+func (i *syncInformer) HasSynced() bool                                                 { return true }
+func (i *syncInformer) HasSyncedChecker() cache.DoneChecker                             { return synced{} }
+func (i *syncInformer) LastSyncResourceVersion() string                                 { return "" }
+func (i *syncInformer) SetWatchErrorHandler(cache.WatchErrorHandler) error              { return nil }
 func (i *syncInformer) SetWatchErrorHandlerWithContext(cache.WatchErrorHandlerWithContext) error {
 	return nil
 }
