@@ -59,9 +59,9 @@ type Options struct {
 	Registry frameworkruntime.Registry
 	// Seed seeds every random choice of the run.
 	Seed int64
-	// BeforeAttempt, if set, is called with each pod the scheduler is about to try,
-	// before it tries it (explain uses it to look at the same state).
-	BeforeAttempt func(ctx context.Context, s *scheduler.Scheduler, pod *v1.Pod)
+	// Explain, if set (namespace/name), makes the run explain every attempt of that
+	// pod (Result.Explain).
+	Explain string
 	// BindTimeout bounds the wait for a binding the scheduler started (default 1m); a
 	// binding that never comes is an error of the run, not a hang.
 	BindTimeout time.Duration
@@ -115,6 +115,8 @@ type Result struct {
 	End time.Duration
 	// Wall is how long the run took.
 	Wall time.Duration
+	// Explain holds the explained attempts of Options.Explain's pod.
+	Explain []Attempt
 }
 
 // ChangeKind says whether a pod took or released its node's resources.
@@ -218,6 +220,9 @@ type run struct {
 	// nothing can change the cluster any more and the run is over.
 	pendingWork int
 	flushQueued bool
+	explain     *explainer
+	// err is the first error of a hook run inside the scheduler's cycle.
+	err error
 }
 
 func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSchedulerConfiguration, o Options) (*run, error) {
@@ -276,12 +281,18 @@ func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSche
 	}
 	// Pop returns nil instead of blocking once the queue is empty (see package doc).
 	sched.SchedulingQueue.Close()
+	if o.Explain != "" {
+		if r.explain, err = newExplainer(o.Explain, cfg, o.Registry); err != nil {
+			return nil, err
+		}
+	}
 	next := sched.NextEntity
 	sched.NextEntity = func(logger klog.Logger) (framework.QueuedEntityInfo, error) {
 		e, err := next(logger)
 		r.popped = e
-		if pi, ok := e.(*framework.QueuedPodInfo); ok && pi.Pod != nil && o.BeforeAttempt != nil {
-			o.BeforeAttempt(ctx, sched, pi.Pod)
+		if pi, ok := e.(*framework.QueuedPodInfo); ok && pi.Pod != nil && r.explain != nil &&
+			pi.Pod.Namespace+"/"+pi.Pod.Name == o.Explain && r.err == nil {
+			r.err = r.explain.before(ctx, sched, sched.Cache, pi.Pod, r.clock.elapsed())
 		}
 		return e, err
 	}
@@ -351,9 +362,18 @@ func (r *run) settle() error {
 func (r *run) scheduleOne() (bool, error) {
 	r.popped = nil
 	r.sched.ScheduleOne(r.ctx)
+	if r.err != nil {
+		return false, r.err
+	}
 	pi, ok := r.popped.(*framework.QueuedPodInfo)
 	if !ok || pi == nil || pi.Pod == nil {
 		return r.popped != nil, nil
+	}
+	if r.explain != nil && r.explain.current != nil {
+		defer func() {
+			cur, _ := r.api.getPod(pi.Pod.Namespace, pi.Pod.Name)
+			r.explain.after(cur, r.rec.peek())
+		}()
 	}
 	r.result.Attempts++
 	i, known := r.byUID[pi.Pod.UID]
@@ -509,6 +529,9 @@ func (r *run) indexOf(nsName string) (int, bool) {
 func (r *run) finish() {
 	r.result.End = r.clock.elapsed()
 	r.takeEvents()
+	if r.explain != nil {
+		r.result.Explain = r.explain.reports
+	}
 }
 
 // actionKind is something the driver does at a virtual time.

@@ -98,8 +98,16 @@ func (i *syncInformer) SetWatchErrorHandlerWithContext(cache.WatchErrorHandlerWi
 }
 func (i *syncInformer) SetTransform(cache.TransformFunc) error { return nil }
 func (i *syncInformer) IsStopped() bool                        { return false }
+// AddIndexers adds the indexers not there yet. A plugin adds its indexers when it is
+// built; explain builds a profile's plugins a second time, over the same informers.
 func (i *syncInformer) AddIndexers(indexers cache.Indexers) error {
-	return i.indexer.AddIndexers(indexers)
+	missing := cache.Indexers{}
+	for name, f := range indexers {
+		if _, ok := i.indexer.GetIndexers()[name]; !ok {
+			missing[name] = f
+		}
+	}
+	return i.indexer.AddIndexers(missing)
 }
 
 // synced is a registration and a DoneChecker that are done from the start: the store

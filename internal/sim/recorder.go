@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,6 +57,13 @@ func (r *recorder) AnnotatedEventf(regarding, related runtime.Object, _ map[stri
 }
 
 func (r *recorder) WithLogger(klog.Logger) events.EventRecorderLogger { return r }
+
+// peek returns the events recorded and not yet taken.
+func (r *recorder) peek() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
 
 // take returns the events recorded so far and forgets them.
 func (r *recorder) take() []Event {
