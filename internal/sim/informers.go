@@ -98,6 +98,7 @@ func (i *syncInformer) SetWatchErrorHandlerWithContext(cache.WatchErrorHandlerWi
 }
 func (i *syncInformer) SetTransform(cache.TransformFunc) error { return nil }
 func (i *syncInformer) IsStopped() bool                        { return false }
+
 // AddIndexers adds the indexers not there yet. A plugin adds its indexers when it is
 // built; explain builds a profile's plugins a second time, over the same informers.
 func (i *syncInformer) AddIndexers(indexers cache.Indexers) error {
