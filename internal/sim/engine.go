@@ -62,6 +62,9 @@ type Options struct {
 	// Explain, if set (namespace/name), makes the run explain every attempt of that
 	// pod (Result.Explain).
 	Explain string
+	// Progress, if set, is called now and then with the number of pods that have
+	// arrived so far.
+	Progress func(arrived int)
 	// BindTimeout bounds the wait for a binding the scheduler started (default 1m); a
 	// binding that never comes is an error of the run, not a hang.
 	BindTimeout time.Duration
@@ -220,6 +223,7 @@ type run struct {
 	// nothing can change the cluster any more and the run is over.
 	pendingWork int
 	flushQueued bool
+	arrived     int
 	explain     *explainer
 	// err is the first error of a hook run inside the scheduler's cycle.
 	err error
@@ -580,6 +584,9 @@ func (r *run) do(a action) error {
 		}
 		if _, err := r.api.client.CoreV1().Pods(p.Namespace).Create(r.ctx, p, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create pod %s: %w", r.w.Pods[a.pod].Name(), err)
+		}
+		if r.arrived++; r.o.Progress != nil && (r.arrived%100 == 0 || r.arrived == len(r.w.Pods)) {
+			r.o.Progress(r.arrived)
 		}
 		r.queueFlush()
 	case complete, expire:
