@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/test/harness"
 )
@@ -51,7 +52,7 @@ func TestSecurePortServesHealthAndMetrics(t *testing.T) {
 	// Schedule one pod so the scheduling metrics have a sample.
 	pod := harness.BestEffortPod(ns, "metrics-sample").Obj()
 	createPod(t, ctx, pod)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, pod.Name, 30*time.Second, "bound", harness.IsBound); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, pod.Name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
 	code, body, err := p.Get(ctx, "/metrics", cp.Config.BearerToken)
@@ -72,7 +73,7 @@ func TestSIGTERMStopsPromptlyAndReleasesLease(t *testing.T) {
 	defer cancel()
 	// A lease of its own, so the holder seen here can only be this process.
 	const lease = "berth-sigterm-test"
-	p := startScheduler(t, func(c *harness.SchedulerConfig) { c.LeaderElection.ResourceName = lease })
+	p := startScheduler(t, func(c *localcluster.SchedulerConfig) { c.LeaderElection.ResourceName = lease })
 
 	leases := cp.Client.CoordinationV1().Leases(manifests.LeaseNamespace)
 	var holder string
@@ -127,24 +128,10 @@ func TestRunsOnAReadOnlyRootFilesystem(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartScheduler(wrapper, cfg, kubeconfig, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("berth-scheduler log:\n%s", p.Log())
-		}
-	})
+	p := startSchedulerWith(t, wrapper, cp.Kubeconfig(), nil)
 	pod := harness.BestEffortPod(ns, "read-only-root").Obj()
 	createPod(t, ctx, pod)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, pod.Name, 30*time.Second, "bound", harness.IsBound); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, pod.Name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, err := p.Get(ctx, "/readyz", ""); err != nil || code != 200 {

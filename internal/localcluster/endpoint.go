@@ -1,4 +1,4 @@
-package harness
+package localcluster
 
 import (
 	"crypto/rand"
@@ -10,13 +10,14 @@ import (
 	"path/filepath"
 	"sync"
 
+	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 )
 
-// stableEndpoint is what clients of the harness API server see: one loopback address,
-// one serving certificate and one admin token that survive an API server restart, the
-// way a load balancer address and a cluster CA outlive any one kube-apiserver process
-// of a real control plane. The address is a plain TCP forwarder (TLS passes through
+// stableEndpoint is what clients of the local API server see: one loopback address, one
+// serving certificate and one admin token that survive an API server restart, the way a
+// load balancer address and a cluster CA outlive any one kube-apiserver process of a
+// real control plane. The address is a plain TCP forwarder (TLS passes through
 // untouched) to whichever API server currently runs.
 type stableEndpoint struct {
 	listener net.Listener
@@ -72,6 +73,17 @@ func newStableEndpoint(dir string) (*stableEndpoint, error) {
 
 // URL is the address clients use.
 func (e *stableEndpoint) URL() string { return "https://" + e.listener.Addr().String() }
+
+// clientConfig reaches the endpoint as cluster admin.
+func (e *stableEndpoint) clientConfig() *rest.Config {
+	return &rest.Config{
+		Host:            e.URL(),
+		BearerToken:     e.token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: e.certPEM},
+		QPS:             1000,
+		Burst:           10000,
+	}
+}
 
 // setBackend points new connections at addr (host:port) and drops the open ones, which
 // belong to the previous API server.
