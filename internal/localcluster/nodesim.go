@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ import (
 // level (debug, info, warn, error). Unset means warn: KWOK logs every patch and delete
 // at info.
 const NodeSimulatorLogLevelEnv = "BERTH_NODESIM_LOG_LEVEL"
+
+// nodeSimulatorLabels is the pprof label every goroutine of the simulator carries.
+var nodeSimulatorLabels = pprof.Labels("berth-localcluster", "node-simulator")
 
 // nodeSimulatorUserAgent is what the simulator's requests show in API server logs.
 const nodeSimulatorUserAgent = "berth-nodesim"
@@ -135,8 +139,18 @@ func loadNodeSimulatorStages() (map[internalversion.StageResourceRef][]*internal
 // returns the simulator no longer touches the API server and the control plane may be
 // torn down. stop is safe to call more than once. Call stop before stopping the API
 // server: while the server is gone the simulator's watches retry and log errors.
-// (KWOK's controllers have no shutdown of their own; a few of their goroutines stay
-// blocked, idle, after stop.)
+//
+// KWOK's controller (v0.8.0) has no shutdown of its own. Cancelling its context ends
+// its informers, workers and watches, but four goroutines per simulator stay, idle, for
+// the rest of the process, and nothing outside KWOK can reach them:
+//   - the node and the pod controller's delay queues each run a loop
+//     (queue.(*weightDelayingQueue).loopWorker) that has no stop;
+//   - the event broadcaster that Controller.init makes with record.NewBroadcaster() (no
+//     context) and keeps in an unexported field, never shutting it down, runs its
+//     dispatch loop and the watcher StartRecordingToSink started on it.
+//
+// They hold no connection and make no request. They carry nodeSimulatorLabels, and
+// TestStopLeavesNoGoroutines fails if any other goroutine outlives the cluster.
 func startNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err error) {
 	if cfg == nil {
 		return nil, errors.New("node simulator: nil rest.Config")
@@ -227,7 +241,10 @@ func startNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err
 		stop()
 		return nil, fmt.Errorf("node simulator: %w", err)
 	}
-	if err := ctr.Start(simCtx); err != nil {
+	// Every goroutine KWOK starts carries nodeSimulatorLabels, so that a goroutine profile
+	// shows which are the simulator's (see below).
+	pprof.Do(simCtx, nodeSimulatorLabels, func(ctx context.Context) { err = ctr.Start(ctx) })
+	if err != nil {
 		stop()
 		return nil, fmt.Errorf("node simulator: start KWOK controller: %w", err)
 	}
