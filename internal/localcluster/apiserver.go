@@ -1,9 +1,13 @@
 package localcluster
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	apiservertesting "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
 )
 
@@ -17,6 +21,13 @@ var apiServerFlags = []string{
 	// cluster's own client is in system:masters.
 	"--authorization-mode=RBAC",
 }
+
+// Where a kube-apiserver publishes its client CA and request-header settings for
+// components that delegate authentication to it (kube-scheduler's secure port).
+const (
+	authenticationConfigMapNamespace = metav1.NamespaceSystem
+	authenticationConfigMapName      = "extension-apiserver-authentication"
+)
 
 // apiServer is one running kube-apiserver and the testing.TB adapter it was started with.
 type apiServer struct {
@@ -32,10 +43,12 @@ func (c *Cluster) startAPIServer() error {
 	// The invariant check scrapes apiserver metrics at teardown and reports through the
 	// TB; it is for upstream's own apiserver tests.
 	opts.DisableInvariantChecks = true
-	// Client certificates and the front-proxy are for aggregated API servers, which
-	// there are none of; clients authenticate with the cluster's token. (With them on,
-	// the peer proxy expects a serving certificate the test server generated itself, and
-	// the stable endpoint brings its own so that it survives a restart.)
+	// EnableCertAuth would make the test server generate a new client CA and front-proxy
+	// CA on every start, so each restart would add other CAs to what the API server
+	// publishes for delegated authentication; and it would point the peer proxy at a
+	// serving certificate the test server generates only when given none. The stable
+	// endpoint brings its own serving certificate, client CA and request-header flags,
+	// the same across restarts.
 	opts.EnableCertAuth = false
 	flags := append(append(append([]string{}, apiServerFlags...), c.endpoint.flags...), c.extraFlags...)
 	tb := newTestServerTB(c.logOutput)
@@ -50,6 +63,21 @@ func (c *Cluster) startAPIServer() error {
 		return err
 	}
 	c.endpoint.setBackend(u.Host)
+	return c.waitForAuthenticationConfigMap()
+}
+
+// waitForAuthenticationConfigMap waits until the API server has published its client CA
+// in kube-system/extension-apiserver-authentication, which it does shortly after it
+// reports healthy. A scheduler started before that would log, once a minute, that the
+// configmap is missing.
+func (c *Cluster) waitForAuthenticationConfigMap() error {
+	err := wait.PollUntilContextTimeout(context.Background(), poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		cm, err := c.Client.CoreV1().ConfigMaps(authenticationConfigMapNamespace).Get(ctx, authenticationConfigMapName, metav1.GetOptions{})
+		return err == nil && cm.Data["client-ca-file"] != "" && cm.Data["requestheader-client-ca-file"] != "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("kube-apiserver did not publish %s/%s: %w", authenticationConfigMapNamespace, authenticationConfigMapName, err)
+	}
 	return nil
 }
 

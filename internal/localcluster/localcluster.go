@@ -78,9 +78,9 @@ type Cluster struct {
 	stopOnce   sync.Once
 }
 
-// Start starts etcd and the API server, waits until the API server is healthy and has
-// created the default namespace, starts the node simulator if asked, and writes the
-// kubeconfig. Call Stop when done. On error
+// Start starts etcd and the API server, waits until the API server is healthy, has
+// created the default namespace and published its authentication configuration, starts
+// the node simulator if asked, and writes the kubeconfig. Call Stop when done. On error
 // Start has stopped what it started, and the error names the control plane's log.
 func Start(opts Options) (_ *Cluster, err error) {
 	c := &Cluster{dir: opts.Dir, extraFlags: opts.ExtraAPIServerFlags, logOutput: opts.LogOutput}
