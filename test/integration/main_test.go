@@ -1,7 +1,7 @@
 // Package integration runs berth's plugins inside the upstream kube-scheduler, in
-// process, against the real control plane of internal/localcluster. One control plane serves the
-// package; each test starts its own scheduler with the profile it needs and creates its
-// own nodes, which it removes when done.
+// process, against the real control plane of internal/localcluster. One cluster serves
+// the package; each test starts its own scheduler with the profile it needs and creates
+// its own nodes, which it removes when done.
 package integration
 
 import (
