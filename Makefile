@@ -32,9 +32,9 @@ build-local:
 test: lint build-scheduler
 	BERTH_SCHEDULER=$(BIN)/berth-scheduler $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# Unit tests only: no API server.
+# Unit tests only: no API server (internal/localcluster's cluster tests skip under -short).
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
+	$(GO) test -count=1 -short $$($(GO) list ./... | grep -v /test/)
 
 # A local control plane with simulated nodes, berth-scheduler on it, and the example
 # workload; prints where each pod landed. ARGS=--once prints and exits.

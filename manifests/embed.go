@@ -10,6 +10,10 @@ import "embed"
 //go:embed base/scheduler-config.yaml
 var SchedulerConfig []byte
 
+// SchedulerName is the profile name the recommended configuration schedules under; pods
+// opt in with spec.schedulerName: berth-scheduler.
+const SchedulerName = "berth-scheduler"
+
 // LeaseNamespace is where the recommended configuration keeps its leader-election lease.
 const LeaseNamespace = "berth-system"
 

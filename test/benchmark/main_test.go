@@ -33,14 +33,14 @@ import (
 	_ "k8s.io/component-base/logs/json/register" // -logging-format=json, as upstream's scheduler_perf packages offer
 	perf "k8s.io/kubernetes/test/integration/scheduler_perf"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
-	"github.com/berth-sched/berth/test/harness"
 )
 
 // etcdName is the name the upstream harness looks up in PATH (test/integration/
 // framework/etcd.go): every workload starts a fresh etcd by running it. There is no etcd
 // binary on berth's machines, so TestMain links this test binary under that name; run
-// as "etcd" it serves an embedded etcd (harness.StartEtcd) with the flags upstream gives.
+// as "etcd" it serves an embedded etcd (localcluster.StartEtcd) with the flags upstream gives.
 const etcdName = "etcd"
 
 // profile is one scheduler configuration every test case runs with.
@@ -156,7 +156,7 @@ func setup() error {
 		return err
 	}
 	var profileErr error
-	berth, err := renderProfile("berth", manifests.SchedulerConfig, func(cfg *harness.SchedulerConfig) {
+	berth, err := renderProfile("berth", manifests.SchedulerConfig, func(cfg *localcluster.SchedulerConfig) {
 		if len(cfg.Profiles) != 1 {
 			profileErr = fmt.Errorf("manifests/base/scheduler-config.yaml has %d profiles, the benchmark expects one", len(cfg.Profiles))
 			return
@@ -174,12 +174,12 @@ func setup() error {
 	return nil
 }
 
-func renderProfile(name string, base []byte, mutate func(*harness.SchedulerConfig)) (profile, error) {
+func renderProfile(name string, base []byte, mutate func(*localcluster.SchedulerConfig)) (profile, error) {
 	dir := filepath.Join(workDir, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return profile{}, err
 	}
-	path, err := harness.RenderSchedulerConfig(base, dir, "", mutate)
+	path, err := localcluster.RenderSchedulerConfig(base, dir, "", mutate)
 	return profile{name: name, configPath: path}, err
 }
 
@@ -204,7 +204,7 @@ func runEtcd(args []string) int {
 	}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stopSignals()
-	_, stop, err := harness.StartEtcd(*dataDir, *clientURL)
+	_, stop, err := localcluster.StartEtcd(*dataDir, *clientURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "etcd (berth benchmark):", err)
 		return 1

@@ -86,7 +86,7 @@ func TestBadConfigurationStopsTheBinaryNamingTheField(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			config := "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n" +
 				"leaderElection:\n  leaderElect: false\n" +
-				"clientConnection:\n  kubeconfig: " + kubeconfig + "\n" +
+				"clientConnection:\n  kubeconfig: " + cp.Kubeconfig() + "\n" +
 				"profiles:\n" + tc.profile
 			path := filepath.Join(t.TempDir(), "config.yaml")
 			if err := os.WriteFile(path, []byte(config), 0o600); err != nil {

@@ -12,12 +12,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/test/harness"
 )
 
 // fastLeaderElection shortens the lease so that a takeover fits in a test; the
 // production values stay upstream's defaults (15s/10s/2s).
-func fastLeaderElection(c *harness.SchedulerConfig) {
+func fastLeaderElection(c *localcluster.SchedulerConfig) {
 	c.LeaderElection.LeaseDuration = metav1.Duration{Duration: 4 * time.Second}
 	c.LeaderElection.RenewDeadline = metav1.Duration{Duration: 3 * time.Second}
 	c.LeaderElection.RetryPeriod = metav1.Duration{Duration: 500 * time.Millisecond}
@@ -25,7 +26,7 @@ func fastLeaderElection(c *harness.SchedulerConfig) {
 
 const acquiredLease = "Successfully acquired lease"
 
-func waitForLog(ctx context.Context, p *harness.SchedulerProcess, text string, timeout time.Duration) error {
+func waitForLog(ctx context.Context, p *localcluster.SchedulerProcess, text string, timeout time.Duration) error {
 	return wait.PollUntilContextTimeout(ctx, harness.Poll, timeout, true, func(context.Context) (bool, error) {
 		return strings.Contains(p.Log(), text), nil
 	})
@@ -59,7 +60,7 @@ func TestLeaderFailoverBindsEveryPodOnce(t *testing.T) {
 
 	before := createPods(t, ctx, ns, "before", 5)
 	for _, name := range before {
-		if _, err := harness.WaitForPod(ctx, cp.Client, ns, name, 30*time.Second, "bound", harness.IsBound); err != nil {
+		if _, err := cp.WaitForPod(ctx, ns, name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +78,7 @@ func TestLeaderFailoverBindsEveryPodOnce(t *testing.T) {
 	}
 	takeover := time.Since(killed)
 	for _, name := range after {
-		if _, err := harness.WaitForPod(ctx, cp.Client, ns, name, 30*time.Second, "bound", harness.IsBound); err != nil {
+		if _, err := cp.WaitForPod(ctx, ns, name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -114,7 +115,7 @@ func TestSchedulingResumesAfterAPIServerRestart(t *testing.T) {
 		t.Fatalf("never led: %v", err)
 	}
 	createPods(t, ctx, ns, "before-restart", 1)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, "before-restart-0", 30*time.Second, "bound", harness.IsBound); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, "before-restart-0", 30*time.Second, "bound", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
 
@@ -133,7 +134,7 @@ func TestSchedulingResumesAfterAPIServerRestart(t *testing.T) {
 	createPods(t, ctx, ns, "after-restart", 3)
 	for i := 0; i < 3; i++ {
 		name := fmt.Sprintf("after-restart-%d", i)
-		if _, err := harness.WaitForPod(ctx, cp.Client, ns, name, 60*time.Second, "bound", harness.IsBound); err != nil {
+		if _, err := cp.WaitForPod(ctx, ns, name, 60*time.Second, "bound", localcluster.IsBound); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,5 +1,5 @@
 // Package e2e drives the berth-scheduler binary, as its own process, against the real
-// control plane of test/harness. One control plane serves the whole package.
+// control plane of internal/localcluster. One cluster serves the whole package.
 package e2e
 
 import (
@@ -12,73 +12,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/test/harness"
 )
 
 var (
-	cp         *harness.ControlPlane
-	kubeconfig string
-	binary     string
-	workDir    string
+	// cp is the package's cluster, with simulated nodes and the lease namespace.
+	cp *localcluster.Cluster
+	// binary is the berth-scheduler under test.
+	binary string
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	var err error
 	if binary, err = schedulerBinary(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
+		os.Exit(1)
 	}
-	workDir, err = os.MkdirTemp("", "berth-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer func() {
-		if os.Getenv("BERTH_KEEP_WORKDIR") == "" {
-			os.RemoveAll(workDir)
-		}
-	}()
-
-	logFile, err := os.Create(filepath.Join(workDir, "controlplane.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer logFile.Close()
-	cp, err = harness.Start(harness.Options{LogOutput: logFile, SimulateNodes: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: control plane:", err)
-		return 1
-	}
-	defer cp.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stopNodes, err := harness.StartNodeSimulator(ctx, cp.Config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: node simulator:", err)
-		return 1
-	}
-	defer stopNodes()
-	if err := harness.EnsureNamespace(context.Background(), cp.Client, manifests.LeaseNamespace); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	kubeconfig = filepath.Join(workDir, "kubeconfig")
-	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "e2e: tests failed; control plane log: %s\n", logFile.Name())
-		os.Setenv("BERTH_KEEP_WORKDIR", "1")
-	}
-	return code
+	os.Exit(harness.RunTests(m, "e2e", localcluster.Options{SimulateNodes: true}, func(c *localcluster.Cluster) error {
+		cp = c
+		return c.EnsureNamespace(context.Background(), manifests.LeaseNamespace)
+	}))
 }
 
 // schedulerBinary is $BERTH_SCHEDULER (make test sets it), or bin/berth-scheduler built
@@ -98,15 +53,23 @@ func schedulerBinary() (string, error) {
 }
 
 // startScheduler runs the binary with berth's recommended configuration, changed by
-// mutate, and stops it when the test ends.
-func startScheduler(t *testing.T, mutate func(*harness.SchedulerConfig), args ...string) *harness.SchedulerProcess {
+// mutate, against the package's cluster as its admin, and stops it when the test ends.
+func startScheduler(t *testing.T, mutate func(*localcluster.SchedulerConfig), args ...string) *localcluster.SchedulerProcess {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, mutate)
+	return startSchedulerWith(t, binary, cp.Kubeconfig(), mutate, args...)
+}
+
+// startSchedulerWith runs bin with berth's recommended configuration, changed by mutate
+// and reaching the API server through kubeconfig, and stops it when the test ends,
+// logging its output if the test failed. args are passed on (they may name another
+// identity for the secure port's delegated authentication; see RunScheduler).
+func startSchedulerWith(t *testing.T, bin, kubeconfig string, mutate func(*localcluster.SchedulerConfig), args ...string) *localcluster.SchedulerProcess {
+	t.Helper()
+	cfg, err := localcluster.RenderSchedulerConfig(manifests.SchedulerConfig, t.TempDir(), kubeconfig, mutate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := harness.StartScheduler(binary, cfg, kubeconfig, dir, args...)
+	p, err := cp.RunScheduler(bin, cfg, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/test/harness"
 )
@@ -36,7 +37,7 @@ func installManifests(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatalf("kustomize build manifests/: %v", err)
 	}
-	if _, err := harness.Apply(ctx, cp.Config, yaml); err != nil {
+	if _, err := cp.Apply(ctx, yaml); err != nil {
 		t.Fatalf("API server rejected the manifests: %v", err)
 	}
 }
@@ -51,7 +52,7 @@ func TestManifestsAreAcceptedAndThePodTemplateIsAdmitted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := harness.Apply(ctx, cp.Config, data); err != nil {
+		if _, err := cp.Apply(ctx, data); err != nil {
 			t.Fatalf("API server rejected manifests/examples/%s: %v", name, err)
 		}
 	}
@@ -138,7 +139,7 @@ func TestManifestRBACIsEnoughToScheduleAndPreemptAndNoMore(t *testing.T) {
 	installManifests(t, ctx)
 	saConfig := serviceAccountConfig(t, ctx)
 	saKubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := harness.WriteKubeconfig(saConfig, saKubeconfig); err != nil {
+	if err := localcluster.WriteKubeconfig(saConfig, saKubeconfig); err != nil {
 		t.Fatal(err)
 	}
 
@@ -153,22 +154,10 @@ func TestManifestRBACIsEnoughToScheduleAndPreemptAndNoMore(t *testing.T) {
 	}
 
 	// Enough: run the binary as that identity with the shipped configuration (lease
-	// berth-system/berth-scheduler) and make it schedule and preempt.
-	dir := t.TempDir()
-	cfgPath, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, saKubeconfig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartScheduler(binary, cfgPath, saKubeconfig, dir, "-v=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("berth-scheduler log:\n%s", p.Log())
-		}
-	})
+	// berth-system/berth-scheduler), its secure port delegating to the API server as that
+	// identity too, and make it schedule and preempt.
+	p := startSchedulerWith(t, binary, saKubeconfig, nil,
+		"--authentication-kubeconfig="+saKubeconfig, "--authorization-kubeconfig="+saKubeconfig, "-v=2")
 
 	ns := newNamespace(t, ctx)
 	// 4 CPUs: under the shipped PriorityHeadroom rules the priority-10 pod may use 3 and
@@ -191,12 +180,12 @@ func TestManifestRBACIsEnoughToScheduleAndPreemptAndNoMore(t *testing.T) {
 	}
 	low := pin(harness.GuaranteedPod(ns, "low", harness.Resources{v1.ResourceCPU: "2", v1.ResourceMemory: "1Gi"}).Obj(), "e2e-low")
 	createPod(t, ctx, low)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, low.Name, 60*time.Second, "running", harness.IsRunning); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, low.Name, 60*time.Second, "running", localcluster.IsRunning); err != nil {
 		t.Fatal(err)
 	}
 	high := pin(harness.GuaranteedPod(ns, "high", harness.Resources{v1.ResourceCPU: "2", v1.ResourceMemory: "1Gi"}).Obj(), "e2e-high")
 	createPod(t, ctx, high)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, high.Name, 60*time.Second, "bound after preempting", harness.IsBound); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, high.Name, 60*time.Second, "bound after preempting", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cp.Client.CoreV1().Pods(ns).Get(ctx, low.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/test/harness"
 )
@@ -51,7 +54,7 @@ func TestSecurePortServesHealthAndMetrics(t *testing.T) {
 	// Schedule one pod so the scheduling metrics have a sample.
 	pod := harness.BestEffortPod(ns, "metrics-sample").Obj()
 	createPod(t, ctx, pod)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, pod.Name, 30*time.Second, "bound", harness.IsBound); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, pod.Name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
 	code, body, err := p.Get(ctx, "/metrics", cp.Config.BearerToken)
@@ -72,7 +75,7 @@ func TestSIGTERMStopsPromptlyAndReleasesLease(t *testing.T) {
 	defer cancel()
 	// A lease of its own, so the holder seen here can only be this process.
 	const lease = "berth-sigterm-test"
-	p := startScheduler(t, func(c *harness.SchedulerConfig) { c.LeaderElection.ResourceName = lease })
+	p := startScheduler(t, func(c *localcluster.SchedulerConfig) { c.LeaderElection.ResourceName = lease })
 
 	leases := cp.Client.CoordinationV1().Leases(manifests.LeaseNamespace)
 	var holder string
@@ -127,27 +130,65 @@ func TestRunsOnAReadOnlyRootFilesystem(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := harness.StartScheduler(wrapper, cfg, kubeconfig, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("berth-scheduler log:\n%s", p.Log())
-		}
-	})
+	p := startSchedulerWith(t, wrapper, cp.Kubeconfig(), nil)
 	pod := harness.BestEffortPod(ns, "read-only-root").Obj()
 	createPod(t, ctx, pod)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, pod.Name, 30*time.Second, "bound", harness.IsBound); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, pod.Name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, err := p.Get(ctx, "/readyz", ""); err != nil || code != 200 {
 		t.Errorf("/readyz answered %d (%v)", code, err)
+	}
+}
+
+// upstreamErrorLines are error lines that kube-scheduler v1.37.2 itself writes in a
+// normal run, whatever the cluster and plugins: neither the user's doing nor berth's.
+var upstreamErrorLines = []string{
+	// On every start: k8s.io/component-base/metrics.Apply, which kube-scheduler's
+	// options.Config calls, logs this at error level whenever
+	// --allow-metric-labels-manifest is not given.
+	"The manifest file is empty, ignoring.",
+	// On SIGTERM of the leader: the legacy event broadcaster stops with the context
+	// (events.NewEventBroadcasterAdapterWithContext in options.Config) before the leader
+	// elector, which releases the lease on cancel (ReleaseOnCancel), records its
+	// "stopped leading" event on it.
+	`"Unable to record event (will not retry!)" err="broadcaster already stopped"`,
+}
+
+// TestSchedulerLogShowsNoErrorsOnTheLocalCluster keeps the local cluster complete enough
+// that a user reading berth-scheduler's log (berth-local prints where it is) finds no
+// error that is not theirs, from start through scheduling to SIGTERM: in particular the
+// API server publishes kube-system/extension-apiserver-authentication, which the secure
+// port's delegated authentication reads, and without which it logs an error every
+// minute.
+func TestSchedulerLogShowsNoErrorsOnTheLocalCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ensureNodes(t, ctx)
+	ns := newNamespace(t, ctx)
+	p := startScheduler(t, nil)
+	pod := harness.BestEffortPod(ns, "log-check").Obj()
+	createPod(t, ctx, pod)
+	if _, err := cp.WaitForPod(ctx, ns, pod.Name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
+		t.Fatal(err)
+	}
+	// /metrics authenticates the caller with the client CA and request-header settings
+	// from that configmap: by the time it answers, they have been read.
+	if code, _, err := p.Get(ctx, "/metrics", cp.Config.BearerToken); err != nil || code != 200 {
+		t.Fatalf("/metrics with an admin token: %d %v", code, err)
+	}
+
+	if !p.Stop(10 * time.Second) {
+		t.Fatalf("berth-scheduler still running 10s after SIGTERM")
+	}
+
+	log := p.Log()
+	if strings.Contains(log, `configmap \"extension-apiserver-authentication\" not found`) {
+		t.Errorf("berth-scheduler did not find the API server's authentication configmap")
+	}
+	for _, line := range regexp.MustCompile(`(?m)^[EF]\d{4} .*$`).FindAllString(log, -1) {
+		if !slices.ContainsFunc(upstreamErrorLines, func(known string) bool { return strings.Contains(line, known) }) {
+			t.Errorf("error in berth-scheduler's log: %s", line)
+		}
 	}
 }

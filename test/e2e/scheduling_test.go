@@ -9,6 +9,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/berth-sched/berth/internal/localcluster"
+	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/test/harness"
 )
 
@@ -57,7 +59,7 @@ func TestBinaryBindsOnlyPodsThatOptIn(t *testing.T) {
 	createPod(t, ctx, defaultPod)
 	createPod(t, ctx, berthPod)
 
-	got, err := harness.WaitForPod(ctx, cp.Client, ns, berthPod.Name, 30*time.Second, "running", harness.IsRunning)
+	got, err := cp.WaitForPod(ctx, ns, berthPod.Name, 30*time.Second, "running", localcluster.IsRunning)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func TestBinaryReportsWhyAPodFitsNowhere(t *testing.T) {
 	huge := harness.GuaranteedPod(ns, "huge", harness.Resources{v1.ResourceCPU: "64", v1.ResourceMemory: "1Gi"}).Obj()
 	createPod(t, ctx, huge)
 
-	got, err := harness.WaitForPod(ctx, cp.Client, ns, huge.Name, 30*time.Second, "unschedulable", harness.IsUnschedulable)
+	got, err := cp.WaitForPod(ctx, ns, huge.Name, 30*time.Second, "unschedulable", harness.IsUnschedulable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestBinaryReportsWhyAPodFitsNowhere(t *testing.T) {
 	if !strings.Contains(ev.Message, "Insufficient cpu") {
 		t.Errorf("FailedScheduling event says %q, want it to name the missing resource (Insufficient cpu)", ev.Message)
 	}
-	if reporter := ev.ReportingController + ev.Source.Component; !strings.Contains(reporter, harness.SchedulerName) {
-		t.Errorf("event reported by %q, want %s", reporter, harness.SchedulerName)
+	if reporter := ev.ReportingController + ev.Source.Component; !strings.Contains(reporter, manifests.SchedulerName) {
+		t.Errorf("event reported by %q, want %s", reporter, manifests.SchedulerName)
 	}
 }

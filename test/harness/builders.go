@@ -3,42 +3,31 @@ package harness
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	v1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/berth-sched/berth/internal/localcluster"
+	"github.com/berth-sched/berth/manifests"
 )
-
-// SchedulerName is the profile name berth's configuration uses; pods opt in with it.
-const SchedulerName = "berth-scheduler"
-
-// ZoneLabel is the well-known topology label the node builder sets.
-const ZoneLabel = v1.LabelTopologyZone
-
-// KWOKNodeAnnotation marks nodes the in-process KWOK simulator manages, as the kwok
-// tool itself does by default.
-const KWOKNodeAnnotation = "kwok.x-k8s.io/node"
 
 // pauseImage is what test pods "run"; no kubelet pulls it.
 const pauseImage = "registry.k8s.io/pause:3.10"
 
-// Node is a node with the given allocatable cpu, memory and pod count, in zone (if not
-// empty), ready for KWOK to manage. Further labels and taints go through the returned
-// upstream wrapper (Label, Taints).
+// Node is localcluster.Node (a node the simulator manages, in zone if not empty) with
+// the given allocatable cpu, memory and pod count, in upstream's wrapper so that tests
+// add labels and taints with Label and Taints.
 func Node(name, cpu, memory string, pods int, zone string) *st.NodeWrapper {
-	n := st.MakeNode().Name(name).Capacity(map[v1.ResourceName]string{
-		v1.ResourceCPU:    cpu,
-		v1.ResourceMemory: memory,
-		v1.ResourcePods:   strconv.Itoa(pods),
-	}).Label(v1.LabelHostname, name).Annotation(KWOKNodeAnnotation, "fake")
-	if zone != "" {
-		n.Label(ZoneLabel, zone)
-	}
-	return n
+	return &st.NodeWrapper{Node: *localcluster.Node(name, v1.ResourceList{
+		v1.ResourceCPU:    resource.MustParse(cpu),
+		v1.ResourceMemory: resource.MustParse(memory),
+		v1.ResourcePods:   *resource.NewQuantity(int64(pods), resource.DecimalSI),
+	}, zone)}
 }
 
 // PriorityClass builds a PriorityClass; policy may be empty (PreemptLowerPriority).
@@ -79,22 +68,13 @@ func GuaranteedPod(ns, name string, res Resources) *st.PodWrapper {
 }
 
 func pod(ns, name string, c v1.Container) *st.PodWrapper {
-	return st.MakePod().Namespace(ns).Name(name).SchedulerName(SchedulerName).
+	return st.MakePod().Namespace(ns).Name(name).SchedulerName(manifests.SchedulerName).
 		Containers([]v1.Container{c})
 }
 
 // PDB is upstream's PodDisruptionBudget wrapper, re-exported so tests find every builder
 // in one place.
 var PDB = st.MakePDB
-
-// EnsureNamespace creates namespace name unless it exists.
-func EnsureNamespace(ctx context.Context, client kubernetes.Interface, name string) error {
-	_, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
-}
 
 // EnsurePriorityClasses creates the classes that do not exist yet. Pods then use them
 // by priorityClassName: the API server's Priority admission rejects a pod that sets

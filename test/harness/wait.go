@@ -13,34 +13,11 @@ import (
 	podutil "k8s.io/kubernetes/pkg/api/v1/pod"
 )
 
-// Poll is how often the wait helpers look.
+// Poll is how often the tests' waits look.
 const Poll = 100 * time.Millisecond
 
-// WaitForPod polls the pod until cond holds and returns it. A pod that cannot be read
-// (not yet created, deleted) does not satisfy cond.
-func WaitForPod(ctx context.Context, client kubernetes.Interface, ns, name string, timeout time.Duration, what string, cond func(*v1.Pod) bool) (*v1.Pod, error) {
-	var last *v1.Pod
-	err := wait.PollUntilContextTimeout(ctx, Poll, timeout, true, func(ctx context.Context) (bool, error) {
-		p, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		last = p
-		return cond(p), nil
-	})
-	if err != nil {
-		return last, fmt.Errorf("pod %s/%s: not %s within %v: %w", ns, name, what, timeout, err)
-	}
-	return last, nil
-}
-
-// IsBound holds once the pod has a node.
-func IsBound(p *v1.Pod) bool { return p.Spec.NodeName != "" }
-
-// IsRunning holds once the simulated kubelet reports the pod Running.
-func IsRunning(p *v1.Pod) bool { return p.Spec.NodeName != "" && p.Status.Phase == v1.PodRunning }
-
-// IsUnschedulable holds once the scheduler has set PodScheduled=False/Unschedulable.
+// IsUnschedulable holds once the scheduler has set PodScheduled=False/Unschedulable
+// (a condition for localcluster.Cluster.WaitForPod).
 func IsUnschedulable(p *v1.Pod) bool {
 	_, c := podutil.GetPodCondition(&p.Status, v1.PodScheduled)
 	return c != nil && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable

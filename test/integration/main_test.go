@@ -1,75 +1,42 @@
 // Package integration runs berth's plugins inside the upstream kube-scheduler, in
-// process, against the real control plane of test/harness. One control plane serves the
-// package; each test starts its own scheduler with the profile it needs and creates its
-// own nodes, which it removes when done.
+// process, against the real control plane of internal/localcluster. One cluster serves
+// the package; each test starts its own scheduler with the profile it needs and creates
+// its own nodes, which it removes when done.
 package integration
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	podutil "k8s.io/kubernetes/pkg/api/v1/pod"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
 	"github.com/berth-sched/berth/pkg/plugins"
 	"github.com/berth-sched/berth/test/harness"
 )
 
-var cp *harness.ControlPlane
+var cp *localcluster.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "berth-integration-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	logFile, err := os.Create(filepath.Join(dir, "controlplane.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	defer logFile.Close()
-	cp, err = harness.Start(harness.Options{LogOutput: logFile, SimulateNodes: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration: control plane:", err)
-		return 1
-	}
-	defer cp.Stop()
-	if err := cp.WriteKubeconfig(filepath.Join(dir, "kubeconfig")); err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	code := m.Run()
-	if code == 0 {
-		os.RemoveAll(dir)
-	} else {
-		fmt.Fprintf(os.Stderr, "integration: tests failed; control plane log: %s\n", logFile.Name())
-	}
-	return code
+	os.Exit(harness.RunTests(m, "integration", localcluster.Options{SimulateNodes: true}, func(c *localcluster.Cluster) error {
+		cp = c
+		return nil
+	}))
 }
 
 // startBerth runs a scheduler in process until the test ends: the shipped configuration
 // with leader election off and its profile reduced to upstream's default plugins (so a
 // test sees the one berth plugin it enables, and "upstream" means upstream), then
 // changed by mutate (may be nil; recommendedProfile restores the shipped profile).
-func startBerth(t *testing.T, mutate func(*harness.SchedulerConfig)) {
+func startBerth(t *testing.T, mutate func(*localcluster.SchedulerConfig)) {
 	t.Helper()
-	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, dir, kubeconfig, func(c *harness.SchedulerConfig) {
+	cfg, err := localcluster.RenderSchedulerConfig(manifests.SchedulerConfig, t.TempDir(), cp.Kubeconfig(), func(c *localcluster.SchedulerConfig) {
 		c.LeaderElection.LeaderElect = ptr.To(false)
 		c.Profiles[0].Plugins = nil
 		c.Profiles[0].PluginConfig = nil
@@ -132,7 +99,7 @@ func createPod(t *testing.T, p *v1.Pod) *v1.Pod {
 // waitBound waits for the pod to be bound and returns its node.
 func waitBound(t *testing.T, ns, name string) string {
 	t.Helper()
-	p, err := harness.WaitForPod(context.Background(), cp.Client, ns, name, 30*time.Second, "bound", harness.IsBound)
+	p, err := cp.WaitForPod(context.Background(), ns, name, 30*time.Second, "bound", localcluster.IsBound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,16 +110,12 @@ func waitBound(t *testing.T, ns, name string) string {
 // condition's message.
 func waitUnschedulable(t *testing.T, ns, name string) string {
 	t.Helper()
-	p, err := harness.WaitForPod(context.Background(), cp.Client, ns, name, 30*time.Second, "unschedulable", harness.IsUnschedulable)
+	p, err := cp.WaitForPod(context.Background(), ns, name, 30*time.Second, "unschedulable", harness.IsUnschedulable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == v1.PodScheduled {
-			return c.Message
-		}
-	}
-	return ""
+	_, c := podutil.GetPodCondition(&p.Status, v1.PodScheduled)
+	return c.Message // IsUnschedulable held: c is there
 }
 
 // priorityClass creates a PriorityClass for the test, removed when it ends, and

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/pkg/plugins/priorityplacement"
 	"github.com/berth-sched/berth/test/harness"
 )
@@ -23,10 +24,10 @@ const ppWeight = 2
 
 // withPriorityPlacement enables the plugin at PreScore and Score with args and sets
 // its Score weight (withPlugin leaves weights unset).
-func withPriorityPlacement(args any) func(*harness.SchedulerConfig) {
+func withPriorityPlacement(args any) func(*localcluster.SchedulerConfig) {
 	return all(
 		withPlugin(priorityplacement.Name, args, PreScore, Score),
-		func(c *harness.SchedulerConfig) {
+		func(c *localcluster.SchedulerConfig) {
 			enabled := c.Profiles[0].Plugins.Score.Enabled
 			for i := range enabled {
 				if enabled[i].Name == priorityplacement.Name {

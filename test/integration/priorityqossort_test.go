@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/pkg/plugins/priorityqossort"
 	"github.com/berth-sched/berth/test/harness"
 )
@@ -80,7 +81,7 @@ func pqsWaitOneBound(t *testing.T, ns string, names []string) string {
 				return false, nil
 			}
 			switch {
-			case harness.IsBound(p):
+			case localcluster.IsBound(p):
 				bound = append(bound, n)
 				state = append(state, n+"=bound")
 			case harness.IsUnschedulable(p):

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/prioritytaints"
 	"github.com/berth-sched/berth/test/harness"
@@ -25,7 +26,7 @@ var ptReservedTaint = v1.Taint{Key: "berth.io/reserved", Value: "critical", Effe
 
 // withPriorityTaints enables PriorityTaints at all its extension points with one rule:
 // berth.io/reserved=critical is reserved for pods with priority >= 1000000.
-func withPriorityTaints() func(*harness.SchedulerConfig) {
+func withPriorityTaints() func(*localcluster.SchedulerConfig) {
 	return withPlugin(prioritytaints.Name, config.PriorityTaintsArgs{Rules: []config.PriorityTaintRule{
 		{Key: "berth.io/reserved", Value: "critical", MinPriority: ptr.To[int32](1000000)},
 	}}, PreFilter, Filter, PreScore, Score)
@@ -121,7 +122,7 @@ func TestPriorityTaintsLowPriorityPodDoesNotPreemptIntoReservedPool(t *testing.T
 		Node("prioritytaints-preempt").Obj()
 	victim.Spec.TerminationGracePeriodSeconds = ptr.To[int64](0) // preempted at once
 	createPod(t, victim)
-	if _, err := harness.WaitForPod(ctx, cp.Client, ns, "victim", 30*time.Second, "running", harness.IsRunning); err != nil {
+	if _, err := cp.WaitForPod(ctx, ns, "victim", 30*time.Second, "running", localcluster.IsRunning); err != nil {
 		t.Fatal(err)
 	}
 

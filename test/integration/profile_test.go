@@ -8,8 +8,8 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
-	"github.com/berth-sched/berth/test/harness"
 )
 
 // ExtensionPoint names where withPlugin enables a plugin.
@@ -28,8 +28,8 @@ const (
 // sets its args (nil keeps the defaults; otherwise any value that marshals to the args'
 // JSON). Enabling a QueueSort plugin disables upstream's PrioritySort, the only other
 // QueueSort, and enabling a PostFilter plugin disables DefaultPreemption.
-func withPlugin(name string, args any, points ...ExtensionPoint) func(*harness.SchedulerConfig) {
-	return func(c *harness.SchedulerConfig) {
+func withPlugin(name string, args any, points ...ExtensionPoint) func(*localcluster.SchedulerConfig) {
+	return func(c *localcluster.SchedulerConfig) {
 		p := &c.Profiles[0]
 		if p.Plugins == nil {
 			p.Plugins = &configv1.Plugins{}
@@ -73,8 +73,8 @@ func pluginSet(p *configv1.Plugins, point ExtensionPoint) *configv1.PluginSet {
 }
 
 // all applies several profile changes in order.
-func all(mutations ...func(*harness.SchedulerConfig)) func(*harness.SchedulerConfig) {
-	return func(c *harness.SchedulerConfig) {
+func all(mutations ...func(*localcluster.SchedulerConfig)) func(*localcluster.SchedulerConfig) {
+	return func(c *localcluster.SchedulerConfig) {
 		for _, m := range mutations {
 			m(c)
 		}
@@ -83,8 +83,8 @@ func all(mutations ...func(*harness.SchedulerConfig)) func(*harness.SchedulerCon
 
 // recommendedProfile puts back the profile of manifests/base/scheduler-config.yaml:
 // every berth plugin with the shipped arguments.
-func recommendedProfile(c *harness.SchedulerConfig) {
-	var shipped harness.SchedulerConfig
+func recommendedProfile(c *localcluster.SchedulerConfig) {
+	var shipped localcluster.SchedulerConfig
 	if err := yaml.UnmarshalStrict(manifests.SchedulerConfig, &shipped); err != nil {
 		panic(fmt.Sprintf("shipped scheduler configuration: %v", err)) // covered by e2e tests too
 	}

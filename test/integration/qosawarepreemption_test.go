@@ -18,6 +18,7 @@ import (
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/pkg/plugins/qosawarepreemption"
 	"github.com/berth-sched/berth/test/harness"
 )
@@ -39,7 +40,7 @@ const (
 
 type qapProfile struct {
 	name   string
-	mutate func(*harness.SchedulerConfig)
+	mutate func(*localcluster.SchedulerConfig)
 }
 
 // qapProfiles: berth's plugin with args (nil = defaults) beside the shipped profile.
@@ -54,7 +55,7 @@ func qapProfiles(args any) []qapProfile {
 
 // qapMultiPoint is the configuration docs/preemption.md recommends: the plugin at every
 // extension point it implements (PreEnqueue, PostFilter), DefaultPreemption off.
-func qapMultiPoint(c *harness.SchedulerConfig) {
+func qapMultiPoint(c *localcluster.SchedulerConfig) {
 	p := &c.Profiles[0]
 	if p.Plugins == nil {
 		p.Plugins = &configv1.Plugins{}
@@ -63,7 +64,7 @@ func qapMultiPoint(c *harness.SchedulerConfig) {
 	p.Plugins.MultiPoint.Disabled = append(p.Plugins.MultiPoint.Disabled, configv1.Plugin{Name: "DefaultPreemption"})
 }
 
-func qapWithPreEnqueue(c *harness.SchedulerConfig) {
+func qapWithPreEnqueue(c *localcluster.SchedulerConfig) {
 	p := &c.Profiles[0]
 	if p.Plugins == nil {
 		p.Plugins = &configv1.Plugins{}
@@ -147,7 +148,7 @@ func qapLimitCPU(p *v1.Pod, cpu string) *v1.Pod {
 func (e *qapEnv) running(p *v1.Pod) *v1.Pod {
 	e.t.Helper()
 	createPod(e.t, p)
-	out, err := harness.WaitForPod(context.Background(), cp.Client, e.ns, p.Name, 30*time.Second, "running", harness.IsRunning)
+	out, err := cp.WaitForPod(context.Background(), e.ns, p.Name, 30*time.Second, "running", localcluster.IsRunning)
 	if err != nil {
 		var conds []v1.PodCondition
 		if out != nil {

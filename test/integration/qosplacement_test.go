@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/qosplacement"
 	"github.com/berth-sched/berth/test/harness"
@@ -20,7 +21,7 @@ const qpGroupLabel = "qosplacement.berth.io/group"
 
 // withQoSPlacement enables QoSPlacement at all its extension points with the given
 // overcommit percent.
-func withQoSPlacement(percent int32) func(*harness.SchedulerConfig) {
+func withQoSPlacement(percent int32) func(*localcluster.SchedulerConfig) {
 	return withPlugin(qosplacement.Name,
 		config.QoSPlacementArgs{MaxMemoryLimitOvercommitPercent: ptr.To(percent)},
 		PreFilter, Filter, PreScore, Score)

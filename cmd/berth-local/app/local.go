@@ -16,14 +16,16 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	podutil "k8s.io/kubernetes/pkg/api/v1/pod"
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 
+	"github.com/berth-sched/berth/internal/localcluster"
 	"github.com/berth-sched/berth/manifests"
-	"github.com/berth-sched/berth/test/harness"
 )
 
 // Options configure a local run.
@@ -64,37 +66,26 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		o.WorkDir = dir
-	} else if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
-		return err
 	}
-	logPath := filepath.Join(o.WorkDir, "controlplane.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	fmt.Fprintf(o.Out, "Starting etcd and kube-apiserver (logs: %s)...\n", logPath)
-	cp, err := harness.Start(harness.Options{LogOutput: logFile, SimulateNodes: true})
+	fmt.Fprintf(o.Out, "Starting etcd and kube-apiserver (logs: %s)...\n", filepath.Join(o.WorkDir, localcluster.LogFile))
+	cp, err := localcluster.Start(localcluster.Options{Dir: o.WorkDir, SimulateNodes: true})
 	if err != nil {
 		return err
 	}
 	defer cp.Stop()
 
-	if err := createNodes(ctx, cp, o.Nodes); err != nil {
+	if err := cp.AddNodes(ctx, demoNodes(o.Nodes)...); err != nil {
 		return err
 	}
-	if err := harness.EnsureNamespace(ctx, cp.Client, manifests.LeaseNamespace); err != nil {
+	if err := cp.EnsureNamespace(ctx, manifests.LeaseNamespace); err != nil {
 		return err
 	}
-	kubeconfig := filepath.Join(o.WorkDir, "kubeconfig")
-	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
-		return err
-	}
-	config, err := harness.RenderSchedulerConfig(manifests.SchedulerConfig, o.WorkDir, kubeconfig, nil)
+	kubeconfig := cp.Kubeconfig()
+	config, err := localcluster.RenderSchedulerConfig(manifests.SchedulerConfig, o.WorkDir, kubeconfig, nil)
 	if err != nil {
 		return err
 	}
-	sched, err := harness.StartScheduler(o.SchedulerBinary, config, kubeconfig, o.WorkDir)
+	sched, err := cp.RunScheduler(o.SchedulerBinary, config)
 	if err != nil {
 		return err
 	}
@@ -140,34 +131,38 @@ const (
 	PreemptionNode = "node-preemption"
 )
 
-func createNodes(ctx context.Context, cp *harness.ControlPlane, n int) error {
+// demoNodeSize is every demo node's allocatable; the examples are sized for it.
+var demoNodeSize = v1.ResourceList{
+	v1.ResourceCPU:    resource.MustParse("4"),
+	v1.ResourceMemory: resource.MustParse("8Gi"),
+	v1.ResourcePods:   resource.MustParse("20"),
+}
+
+// demoNodes are n general nodes over three zones, the reserved pool's node and the
+// preemption demo's node.
+func demoNodes(n int) []*v1.Node {
 	zones := []string{"zone-a", "zone-b", "zone-c"}
 	var nodes []*v1.Node
 	for i := 0; i < n; i++ {
-		nodes = append(nodes, harness.Node(fmt.Sprintf("node-%d", i), "4", "8Gi", 20, zones[i%len(zones)]).Obj())
+		nodes = append(nodes, localcluster.Node(fmt.Sprintf("node-%d", i), demoNodeSize, zones[i%len(zones)]))
 	}
-	nodes = append(nodes,
-		harness.Node(ReservedNode, "4", "8Gi", 20, zones[0]).Label("berth.io/pool", "reserved").
-			Taints([]v1.Taint{{Key: "berth.io/reserved", Value: "critical", Effect: v1.TaintEffectNoSchedule}}).Obj(),
-		harness.Node(PreemptionNode, "4", "8Gi", 20, zones[1]).Label("berth.io/demo", "preemption").
-			Taints([]v1.Taint{{Key: "berth.io/demo", Value: "preemption", Effect: v1.TaintEffectNoSchedule}}).Obj(),
-	)
-	for _, node := range nodes {
-		if _, err := cp.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create node %s: %w", node.Name, err)
-		}
-	}
-	return nil
+	reserved := localcluster.Node(ReservedNode, demoNodeSize, zones[0])
+	reserved.Labels["berth.io/pool"] = "reserved"
+	reserved.Spec.Taints = []v1.Taint{{Key: "berth.io/reserved", Value: "critical", Effect: v1.TaintEffectNoSchedule}}
+	preemption := localcluster.Node(PreemptionNode, demoNodeSize, zones[1])
+	preemption.Labels["berth.io/demo"] = "preemption"
+	preemption.Spec.Taints = []v1.Taint{{Key: "berth.io/demo", Value: "preemption", Effect: v1.TaintEffectNoSchedule}}
+	return append(nodes, reserved, preemption)
 }
 
 // applyExample applies one embedded example file; after (may be nil) runs after each
-// object, as in harness.ApplyEach.
-func applyExample(ctx context.Context, cp *harness.ControlPlane, name string, after func(*unstructured.Unstructured) error) error {
+// object, as in localcluster.Cluster.ApplyEach.
+func applyExample(ctx context.Context, cp *localcluster.Cluster, name string, after func(*unstructured.Unstructured) error) error {
 	data, err := fs.ReadFile(manifests.Examples, name)
 	if err != nil {
 		return err
 	}
-	if _, err := harness.ApplyEach(ctx, cp.Config, data, after); err != nil {
+	if _, err := cp.ApplyEach(ctx, data, after); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
@@ -176,19 +171,19 @@ func applyExample(ctx context.Context, cp *harness.ControlPlane, name string, af
 // runPreemptionDemo applies demo-preemption.yaml one pod at a time: each victim must be
 // running before the next pod comes, so they are really there to be preempted, and the
 // critical pod must end up bound.
-func runPreemptionDemo(ctx context.Context, cp *harness.ControlPlane, timeout time.Duration) error {
+func runPreemptionDemo(ctx context.Context, cp *localcluster.Cluster, timeout time.Duration) error {
 	return applyExample(ctx, cp, "examples/demo-preemption.yaml", func(obj *unstructured.Unstructured) error {
-		want, what := harness.IsRunning, "running"
+		want, what := localcluster.IsRunning, "running"
 		if strings.HasPrefix(obj.GetName(), "critical-") {
-			want, what = harness.IsBound, "bound after preempting"
+			want, what = localcluster.IsBound, "bound after preempting"
 		}
-		_, err := harness.WaitForPod(ctx, cp.Client, obj.GetNamespace(), obj.GetName(), timeout, what, want)
+		_, err := cp.WaitForPod(ctx, obj.GetNamespace(), obj.GetName(), timeout, what, want)
 		return err
 	})
 }
 
 // PrintPreemptions lists the demo's victims from their Preempted events.
-func PrintPreemptions(ctx context.Context, cp *harness.ControlPlane, out io.Writer) error {
+func PrintPreemptions(ctx context.Context, cp *localcluster.Cluster, out io.Writer) error {
 	events, err := cp.Client.CoreV1().Events(DemoNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
@@ -209,7 +204,7 @@ func PrintPreemptions(ctx context.Context, cp *harness.ControlPlane, out io.Writ
 
 // waitSettled waits until every berth pod of the demo is bound or has been found
 // unschedulable at least once.
-func waitSettled(ctx context.Context, cp *harness.ControlPlane, timeout time.Duration, sched *harness.SchedulerProcess) error {
+func waitSettled(ctx context.Context, cp *localcluster.Cluster, timeout time.Duration, sched *localcluster.SchedulerProcess) error {
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		select {
 		case <-sched.Exited():
@@ -222,7 +217,7 @@ func waitSettled(ctx context.Context, cp *harness.ControlPlane, timeout time.Dur
 		}
 		for i := range pods.Items {
 			p := &pods.Items[i]
-			if p.Spec.SchedulerName == harness.SchedulerName && p.Spec.NodeName == "" && scheduledCondition(p) == nil {
+			if p.Spec.SchedulerName == manifests.SchedulerName && p.Spec.NodeName == "" && scheduledCondition(p) == nil {
 				return false, nil
 			}
 		}
@@ -236,7 +231,7 @@ func waitSettled(ctx context.Context, cp *harness.ControlPlane, timeout time.Dur
 
 // PrintTable writes one row per demo pod: priority, QoS class, node or why it is
 // Pending.
-func PrintTable(ctx context.Context, cp *harness.ControlPlane, out io.Writer) error {
+func PrintTable(ctx context.Context, cp *localcluster.Cluster, out io.Writer) error {
 	pods, err := cp.Client.CoreV1().Pods(DemoNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
@@ -266,17 +261,13 @@ func placement(p *v1.Pod) string {
 	if c := scheduledCondition(p); c != nil && c.Status == v1.ConditionFalse {
 		return "Pending: " + strings.TrimSpace(c.Message)
 	}
-	if p.Spec.SchedulerName != harness.SchedulerName {
+	if p.Spec.SchedulerName != manifests.SchedulerName {
 		return "Pending: not berth's (" + p.Spec.SchedulerName + " is not running here)"
 	}
 	return "Pending"
 }
 
 func scheduledCondition(p *v1.Pod) *v1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == v1.PodScheduled {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
+	_, c := podutil.GetPodCondition(&p.Status, v1.PodScheduled)
+	return c
 }

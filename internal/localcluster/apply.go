@@ -1,4 +1,4 @@
-package harness
+package localcluster
 
 import (
 	"bytes"
@@ -10,35 +10,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 )
 
-// FieldManager is the server-side apply field manager of everything the harness applies.
-const FieldManager = "berth-harness"
+// FieldManager is the server-side apply field manager of everything Apply applies.
+const FieldManager = "berth-localcluster"
 
 // Apply server-side applies every object in a multi-document YAML stream, in order,
-// the way `kubectl apply --server-side` would, and returns what the server stored.
-func Apply(ctx context.Context, cfg *rest.Config, manifest []byte) ([]*unstructured.Unstructured, error) {
-	return ApplyEach(ctx, cfg, manifest, nil)
+// the way `kubectl apply --server-side` would, and returns what the server stored. A pod
+// whose PriorityClass was created just before is retried while the API server's
+// admission has not seen the class yet (see RetryPriorityClassLag).
+func (c *Cluster) Apply(ctx context.Context, manifest []byte) ([]*unstructured.Unstructured, error) {
+	return c.ApplyEach(ctx, manifest, nil)
 }
 
 // ApplyEach is Apply with a hook: after is called with each object as stored, before
 // the next one is applied (nil: no hook), so a caller can wait for one to take effect.
-func ApplyEach(ctx context.Context, cfg *rest.Config, manifest []byte, after func(*unstructured.Unstructured) error) ([]*unstructured.Unstructured, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-
+func (c *Cluster) ApplyEach(ctx context.Context, manifest []byte, after func(*unstructured.Unstructured) error) ([]*unstructured.Unstructured, error) {
 	var applied []*unstructured.Unstructured
 	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
 	for {
@@ -53,17 +41,17 @@ func ApplyEach(ctx context.Context, cfg *rest.Config, manifest []byte, after fun
 			continue // an empty document between two ---
 		}
 		gvk := obj.GroupVersionKind()
-		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		mapping, err := c.clients.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			return applied, fmt.Errorf("%s %s: %w", gvk.Kind, obj.GetName(), err)
 		}
-		resource := dyn.Resource(mapping.Resource)
+		resource := c.clients.dynamic.Resource(mapping.Resource)
 		var client dynamic.ResourceInterface = resource
 		if obj.GetNamespace() != "" {
 			client = resource.Namespace(obj.GetNamespace())
 		}
 		var out *unstructured.Unstructured
-		err = retryPriorityClassLag(ctx, func(ctx context.Context) error {
+		err = RetryPriorityClassLag(ctx, func(ctx context.Context) error {
 			var err error
 			out, err = client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 			return err

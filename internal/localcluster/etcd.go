@@ -1,4 +1,4 @@
-package harness
+package localcluster
 
 import (
 	"fmt"
@@ -15,7 +15,8 @@ import (
 // in dir/etcd.log. It serves clients at clientURL ("http://127.0.0.1:port" or
 // "unix:///path/to/socket"), or on a free loopback port when clientURL is empty, and
 // returns the URL clients reach it at and a function that stops it. No etcd binary is
-// needed, which is why every berth test and benchmark gets its etcd from here.
+// needed, which is why berth-local, every berth test and the benchmark get their etcd
+// from here.
 func StartEtcd(dir, clientURL string) (string, func(), error) {
 	client, err := freeLoopbackURL()
 	if clientURL != "" {

@@ -1,8 +1,10 @@
-package harness
+package localcluster
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,14 +12,22 @@ import (
 	"path/filepath"
 	"sync"
 
+	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 )
 
-// stableEndpoint is what clients of the harness API server see: one loopback address,
-// one serving certificate and one admin token that survive an API server restart, the
-// way a load balancer address and a cluster CA outlive any one kube-apiserver process
-// of a real control plane. The address is a plain TCP forwarder (TLS passes through
+// stableEndpoint is what clients of the local API server see: one loopback address, one
+// serving certificate and one admin token that survive an API server restart, the way a
+// load balancer address and a cluster CA outlive any one kube-apiserver process of a
+// real control plane. The address is a plain TCP forwarder (TLS passes through
 // untouched) to whichever API server currently runs.
+//
+// The CA that signed the serving certificate is also the API server's client CA and
+// request-header CA, so that the API server publishes, as a kubeadm-built one does, a
+// complete kube-system/extension-apiserver-authentication configmap. Components that
+// delegate authentication to the API server (berth-scheduler's secure port) read it, and
+// log an error every minute while it is missing. The CA's key is not kept: no client
+// certificate can be issued, so the two flags admit nobody; clients use the token.
 type stableEndpoint struct {
 	listener net.Listener
 	certPEM  []byte // serving cert followed by the CA that signed it
@@ -36,7 +46,12 @@ func newStableEndpoint(dir string) (*stableEndpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serving certificate: %w", err)
 	}
-	certFile, keyFile, tokenFile := filepath.Join(dir, "serving.crt"), filepath.Join(dir, "serving.key"), filepath.Join(dir, "tokens.csv")
+	// GenerateSelfSignedCertKey returns the serving certificate followed by its CA.
+	caPEM, err := lastPEMBlock(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	certFile, keyFile, caFile, tokenFile := filepath.Join(dir, "serving.crt"), filepath.Join(dir, "serving.key"), filepath.Join(dir, "ca.crt"), filepath.Join(dir, "tokens.csv")
 	raw := make([]byte, 16)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, err
@@ -45,6 +60,7 @@ func newStableEndpoint(dir string) (*stableEndpoint, error) {
 	for path, data := range map[string][]byte{
 		certFile:  certPEM,
 		keyFile:   keyPEM,
+		caFile:    caPEM,
 		tokenFile: []byte(token + ",berth-admin,berth-admin,system:masters\n"),
 	} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -63,6 +79,15 @@ func newStableEndpoint(dir string) (*stableEndpoint, error) {
 			"--tls-cert-file=" + certFile,
 			"--tls-private-key-file=" + keyFile,
 			"--token-auth-file=" + tokenFile,
+			"--client-ca-file=" + caFile,
+			"--requestheader-client-ca-file=" + caFile,
+			// The names and headers kubeadm configures for the front proxy. With the
+			// client CA the same as the request-header CA, the API server requires
+			// allowed names, so that a client certificate cannot assert other users.
+			"--requestheader-allowed-names=front-proxy-client",
+			"--requestheader-username-headers=X-Remote-User",
+			"--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 		},
 		conns: map[net.Conn]struct{}{},
 	}
@@ -72,6 +97,29 @@ func newStableEndpoint(dir string) (*stableEndpoint, error) {
 
 // URL is the address clients use.
 func (e *stableEndpoint) URL() string { return "https://" + e.listener.Addr().String() }
+
+// clientConfig reaches the endpoint as cluster admin.
+func (e *stableEndpoint) clientConfig() *rest.Config {
+	return &rest.Config{
+		Host:            e.URL(),
+		BearerToken:     e.token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: e.certPEM},
+		QPS:             1000,
+		Burst:           10000,
+	}
+}
+
+// lastPEMBlock is the last PEM block of data, re-encoded.
+func lastPEMBlock(data []byte) ([]byte, error) {
+	var last *pem.Block
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
+		last = block
+	}
+	if last == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return pem.EncodeToMemory(last), nil
+}
 
 // setBackend points new connections at addr (host:port) and drops the open ones, which
 // belong to the previous API server.

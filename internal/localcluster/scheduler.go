@@ -1,7 +1,6 @@
-package harness
+package localcluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -21,8 +20,8 @@ import (
 
 // RenderSchedulerConfig reads a KubeSchedulerConfiguration (YAML), points its client
 // connection at kubeconfig, applies mutate (may be nil) and writes the result to
-// dir/scheduler-config.yaml. It is how tests and berth-local run the shipped
-// configuration against a local control plane.
+// dir/scheduler-config.yaml. It is how berth-local and the tests run the shipped
+// configuration against a local cluster.
 func RenderSchedulerConfig(base []byte, dir, kubeconfig string, mutate func(*SchedulerConfig)) (string, error) {
 	var cfg configv1.KubeSchedulerConfiguration
 	if err := yaml.UnmarshalStrict(base, &cfg); err != nil {
@@ -40,7 +39,8 @@ func RenderSchedulerConfig(base []byte, dir, kubeconfig string, mutate func(*Sch
 	return path, os.WriteFile(path, out, 0o600)
 }
 
-// SchedulerConfig is the versioned (v1) KubeSchedulerConfiguration tests edit.
+// SchedulerConfig is the versioned (v1) KubeSchedulerConfiguration that
+// RenderSchedulerConfig lets a caller edit.
 type SchedulerConfig = configv1.KubeSchedulerConfiguration
 
 // SchedulerProcess is a berth-scheduler binary running as its own process.
@@ -51,29 +51,30 @@ type SchedulerProcess struct {
 	// LogPath holds the process's stderr and stdout.
 	LogPath string
 
-	done    chan struct{}
-	waitErr error
+	done chan struct{}
 }
 
-// StartScheduler starts binary with --config=configPath, serving on a free loopback
-// port and authenticating /metrics callers against the API server in kubeconfig.
-// extraArgs are appended (e.g. "-v=4").
-func StartScheduler(binary, configPath, kubeconfig, logDir string, extraArgs ...string) (*SchedulerProcess, error) {
+// RunScheduler starts binary with --config=configPath, serving /livez, /readyz and
+// /metrics on a free loopback port and delegating the authentication and authorization
+// of their callers to the cluster (its kubeconfig). args are appended, so they may also
+// override those flags (e.g. "--authentication-kubeconfig=" another identity's, "-v=4").
+// The process writes its log to a new berth-scheduler-*.log in Dir.
+func (c *Cluster) RunScheduler(binary, configPath string, args ...string) (*SchedulerProcess, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.CreateTemp(logDir, "berth-scheduler-*.log")
+	logFile, err := os.CreateTemp(c.dir, "berth-scheduler-*.log")
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{
+	args = append([]string{
 		"--config=" + configPath,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
-	}, extraArgs...)
+		"--authentication-kubeconfig=" + c.kubeconfig,
+		"--authorization-kubeconfig=" + c.kubeconfig,
+	}, args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -82,7 +83,7 @@ func StartScheduler(binary, configPath, kubeconfig, logDir string, extraArgs ...
 	}
 	p := &SchedulerProcess{Cmd: cmd, SecurePort: port, LogPath: logFile.Name(), done: make(chan struct{})}
 	go func() {
-		p.waitErr = cmd.Wait()
+		_ = cmd.Wait() // the exit status stays in Cmd.ProcessState
 		logFile.Close()
 		close(p.done)
 	}()
@@ -123,17 +124,12 @@ func (p *SchedulerProcess) Log() string {
 	return string(b)
 }
 
-// LastLogLine is the last non-empty line the process wrote.
-func (p *SchedulerProcess) LastLogLine() string {
-	lines := bytes.Split(bytes.TrimSpace([]byte(p.Log())), []byte("\n"))
-	return string(lines[len(lines)-1])
-}
-
 // Get fetches path from the secure port. The serving certificate is self-signed, so it
-// is not verified; token (may be empty) is sent as a bearer token.
+// is not verified; token (may be empty) is sent as a bearer token. It returns the status
+// code and the body.
 func (p *SchedulerProcess) Get(ctx context.Context, path, token string) (int, string, error) {
 	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // self-signed serving cert of a local test process
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // self-signed serving cert of a local process
 	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d%s", p.SecurePort, path), nil)
 	if err != nil {

@@ -1,4 +1,4 @@
-package harness
+package localcluster
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -18,17 +19,17 @@ func TestNodeSimulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
-	cp, err := Start(Options{})
+	cp, err := Start(Options{Dir: t.TempDir()})
 	if err != nil {
-		t.Fatalf("start control plane: %v", err)
+		t.Fatalf("start cluster: %v", err)
 	}
 	t.Cleanup(cp.Stop)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	stop, err := StartNodeSimulator(ctx, cp.Config)
+	stop, err := startNodeSimulator(ctx, cp.Config)
 	if err != nil {
-		t.Fatalf("StartNodeSimulator: %v", err)
+		t.Fatalf("startNodeSimulator: %v", err)
 	}
 	// Cleanups run last-in first-out: the simulator stops before the control plane.
 	t.Cleanup(func() {
@@ -48,11 +49,11 @@ func TestNodeSimulator(t *testing.T) {
 		t.Fatalf("create pod early: %v", err)
 	}
 
-	node := Node("node-a", "4", "8Gi", 110, "zone-a").Obj()
+	node := Node("node-a", simResources, "zone-a")
 	if _, err := c.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create node: %v", err)
 	}
-	unmanaged := Node("node-unmanaged", "4", "8Gi", 110, "").Obj()
+	unmanaged := Node("node-unmanaged", simResources, "")
 	delete(unmanaged.Annotations, KWOKNodeAnnotation)
 	if _, err := c.CoreV1().Nodes().Create(ctx, unmanaged, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create unmanaged node: %v", err)
@@ -152,10 +153,21 @@ func TestNodeSimulator(t *testing.T) {
 	}
 }
 
+var simResources = v1.ResourceList{
+	v1.ResourceCPU:    resource.MustParse("4"),
+	v1.ResourceMemory: resource.MustParse("8Gi"),
+	v1.ResourcePods:   resource.MustParse("110"),
+}
+
+// simBoundPod is a BestEffort pod already bound to nodeName, as if scheduled.
 func simBoundPod(ns, name, nodeName string) *v1.Pod {
-	p := BestEffortPod(ns, name).Obj()
-	p.Spec.NodeName = nodeName
-	return p
+	return &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1.PodSpec{
+			NodeName:   nodeName,
+			Containers: []v1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+		},
+	}
 }
 
 func simNodeReady(n *v1.Node) bool {

@@ -1,4 +1,4 @@
-package harness
+package localcluster
 
 import (
 	"context"
@@ -6,18 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 
@@ -36,6 +34,9 @@ import (
 // level (debug, info, warn, error). Unset means warn: KWOK logs every patch and delete
 // at info.
 const NodeSimulatorLogLevelEnv = "BERTH_NODESIM_LOG_LEVEL"
+
+// nodeSimulatorLabels is the pprof label every goroutine of the simulator carries.
+var nodeSimulatorLabels = pprof.Labels("berth-localcluster", "node-simulator")
 
 // nodeSimulatorUserAgent is what the simulator's requests show in API server logs.
 const nodeSimulatorUserAgent = "berth-nodesim"
@@ -114,11 +115,11 @@ func loadNodeSimulatorStages() (map[internalversion.StageResourceRef][]*internal
 	return grouped, nil
 }
 
-// StartNodeSimulator runs KWOK's fake-kubelet node and pod controllers
+// startNodeSimulator runs KWOK's fake-kubelet node and pod controllers
 // (sigs.k8s.io/kwok/pkg/kwok/controllers) in this process against the API server cfg
 // reaches, in place of kubelets.
 //
-// It manages every node annotated KWOKNodeAnnotation=fake (what the Node builder sets,
+// It manages every node annotated KWOKNodeAnnotation=fake (what Node sets,
 // and what kwokctl's kwok manages by default); other nodes and their pods are left
 // alone. A managed node becomes Ready and keeps a fresh heartbeat; a pod bound to a
 // managed node (spec.nodeName set) becomes Running and Ready with a startTime and
@@ -138,9 +139,19 @@ func loadNodeSimulatorStages() (map[internalversion.StageResourceRef][]*internal
 // returns the simulator no longer touches the API server and the control plane may be
 // torn down. stop is safe to call more than once. Call stop before stopping the API
 // server: while the server is gone the simulator's watches retry and log errors.
-// (KWOK's controllers have no shutdown of their own; a few of their goroutines stay
-// blocked, idle, after stop.)
-func StartNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err error) {
+//
+// KWOK's controller (v0.8.0) has no shutdown of its own. Cancelling its context ends
+// its informers, workers and watches, but four goroutines per simulator stay, idle, for
+// the rest of the process, and nothing outside KWOK can reach them:
+//   - the node and the pod controller's delay queues each run a loop
+//     (queue.(*weightDelayingQueue).loopWorker) that has no stop;
+//   - the event broadcaster that Controller.init makes with record.NewBroadcaster() (no
+//     context) and keeps in an unexported field, never shutting it down, runs its
+//     dispatch loop and the watcher StartRecordingToSink started on it.
+//
+// They hold no connection and make no request. They carry nodeSimulatorLabels, and
+// TestStopLeavesNoGoroutines fails if any other goroutine outlives the cluster.
+func startNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err error) {
 	if cfg == nil {
 		return nil, errors.New("node simulator: nil rest.Config")
 	}
@@ -202,9 +213,11 @@ func StartNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err
 	opts := defaults.Options
 
 	ctr, err := controllers.NewController(controllers.Config{
-		Clock:                             clock.RealClock{},
-		DynamicClient:                     clients.dynamic,
-		RESTClient:                        clients.rest,
+		Clock:         clock.RealClock{},
+		DynamicClient: clients.dynamic,
+		// KWOK reads OpenAPI v3 (/openapi/v3) through this to patch resources other
+		// than nodes and pods; the discovery client's is the unversioned one it wants.
+		RESTClient:                        clients.discovery.RESTClient(),
 		RESTMapper:                        clients.mapper,
 		ImpersonatingDynamicClient:        clients.impersonator,
 		ImpersonatingTypedClient:          clients.impersonator,
@@ -228,7 +241,10 @@ func StartNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err
 		stop()
 		return nil, fmt.Errorf("node simulator: %w", err)
 	}
-	if err := ctr.Start(simCtx); err != nil {
+	// Every goroutine KWOK starts carries nodeSimulatorLabels, so that a goroutine profile
+	// shows which are the simulator's (see below).
+	pprof.Do(simCtx, nodeSimulatorLabels, func(ctx context.Context) { err = ctr.Start(ctx) })
+	if err != nil {
 		stop()
 		return nil, fmt.Errorf("node simulator: start KWOK controller: %w", err)
 	}
@@ -236,7 +252,7 @@ func StartNodeSimulator(ctx context.Context, cfg *rest.Config) (stop func(), err
 }
 
 // waitForAPIServer lists nodes until it works, as the kwok binary does before starting,
-// so a wrong config or missing permission shows up as StartNodeSimulator's error.
+// so a wrong config or missing permission shows up as startNodeSimulator's error.
 func waitForAPIServer(ctx context.Context, c kubernetes.Interface) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -260,43 +276,24 @@ func waitForAPIServer(ctx context.Context, c kubernetes.Interface) error {
 // rest.Config (the kwok binary builds the same from a kubeconfig path with
 // sigs.k8s.io/kwok/pkg/utils/client, which has no constructor from a rest.Config).
 type nodeSimulatorClients struct {
-	typed        kubernetes.Interface
-	dynamic      dynamic.Interface
-	rest         rest.Interface
-	mapper       *restmapper.DeferredDiscoveryRESTMapper
+	*clients
 	kwok         kwokclientset.Interface
 	impersonator *impersonatingClients
 }
 
 func newNodeSimulatorClients(cfg *rest.Config) (*nodeSimulatorClients, error) {
-	typed, err := kubernetes.NewForConfig(cfg)
+	c, err := newClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
+	c.typed = notFoundTolerantClientset{c.typed}
 	// Only used by KWOK's own Stage clientset, which the controller consults when it is
 	// given no local stages; ours always are.
 	kwok, err := kwokclientset.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &nodeSimulatorClients{
-		typed:   notFoundTolerantClientset{typed},
-		dynamic: dyn,
-		// KWOK reads OpenAPI v3 (/openapi/v3) through this to patch resources other
-		// than nodes and pods; the discovery client's is the unversioned one it wants.
-		rest:         disco.RESTClient(),
-		mapper:       restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
-		kwok:         kwok,
-		impersonator: &impersonatingClients{cfg: cfg},
-	}, nil
+	return &nodeSimulatorClients{clients: c, kwok: kwok, impersonator: &impersonatingClients{cfg: cfg}}, nil
 }
 
 // notFoundTolerantClientset is the typed client KWOK gets. Deleting a pod that is
@@ -331,56 +328,46 @@ type impersonatingClients struct {
 	cfg *rest.Config
 
 	mu      sync.Mutex
-	dynamic map[string]dynamic.Interface
-	typed   map[string]kubernetes.Interface
+	clients map[string]*clients
 }
 
-func impersonationKey(ic rest.ImpersonationConfig) string {
-	return fmt.Sprintf("%q|%q|%q|%v", ic.UserName, ic.UID, ic.Groups, ic.Extra)
-}
-
-func (c *impersonatingClients) impersonatedConfig(ic rest.ImpersonationConfig) *rest.Config {
+// as returns the clients that act as ic.
+func (c *impersonatingClients) as(ic rest.ImpersonationConfig) (*clients, error) {
+	key := fmt.Sprintf("%q|%q|%q|%v", ic.UserName, ic.UID, ic.Groups, ic.Extra)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cli, ok := c.clients[key]; ok {
+		return cli, nil
+	}
 	cfg := rest.CopyConfig(c.cfg)
 	cfg.Impersonate = ic
-	return cfg
+	cli, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.clients == nil {
+		c.clients = map[string]*clients{}
+	}
+	c.clients[key] = cli
+	return cli, nil
 }
 
 // ImpersonateDynamic implements sigs.k8s.io/kwok/pkg/utils/client.DynamicClientImpersonator.
 func (c *impersonatingClients) ImpersonateDynamic(ic rest.ImpersonationConfig) (dynamic.Interface, error) {
-	key := impersonationKey(ic)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cli, ok := c.dynamic[key]; ok {
-		return cli, nil
-	}
-	cli, err := dynamic.NewForConfig(c.impersonatedConfig(ic))
+	cli, err := c.as(ic)
 	if err != nil {
 		return nil, err
 	}
-	if c.dynamic == nil {
-		c.dynamic = map[string]dynamic.Interface{}
-	}
-	c.dynamic[key] = cli
-	return cli, nil
+	return cli.dynamic, nil
 }
 
 // ImpersonateTyped implements sigs.k8s.io/kwok/pkg/utils/client.TypedClientImpersonator.
 func (c *impersonatingClients) ImpersonateTyped(ic rest.ImpersonationConfig) (kubernetes.Interface, error) {
-	key := impersonationKey(ic)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cli, ok := c.typed[key]; ok {
-		return cli, nil
-	}
-	cli, err := kubernetes.NewForConfig(c.impersonatedConfig(ic))
+	cli, err := c.as(ic)
 	if err != nil {
 		return nil, err
 	}
-	if c.typed == nil {
-		c.typed = map[string]kubernetes.Interface{}
-	}
-	c.typed[key] = cli
-	return cli, nil
+	return cli.typed, nil
 }
 
 // errNodeSimulatorStopped fails requests the simulator's leftover goroutines make after
