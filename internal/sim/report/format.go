@@ -9,10 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// writeAligned writes rows as columns two spaces apart: the first column left-aligned,
-// the others right-aligned (they hold figures), no trailing spaces. text/tabwriter
-// aligns a whole table one way only.
-func writeAligned(out io.Writer, rows [][]string) error {
+// writeAligned writes rows as columns two spaces apart, no trailing spaces: the first
+// column left-aligned, the others right-aligned when they hold figures (numeric), else
+// left-aligned. text/tabwriter aligns a whole table one way only.
+func writeAligned(out io.Writer, rows [][]string, numeric bool) error {
 	var widths []int
 	for _, r := range rows {
 		for i, c := range r {
@@ -27,10 +27,13 @@ func writeAligned(out io.Writer, rows [][]string) error {
 		var line strings.Builder
 		for i, c := range r {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if i == 0 {
+			switch {
+			case i == 0:
 				line.WriteString(c + pad)
-			} else {
+			case numeric:
 				line.WriteString("  " + pad + c)
+			default:
+				line.WriteString("  " + c + pad)
 			}
 		}
 		b.WriteString(strings.TrimRight(line.String(), " "))

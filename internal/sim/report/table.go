@@ -61,7 +61,7 @@ func WriteTable(out io.Writer, runs []Run, metrics []Metrics) error {
 			})
 		}
 	}
-	return writeAligned(out, table)
+	return writeAligned(out, table, true)
 }
 
 // sweepKeys are the swept arguments of any run, sorted.

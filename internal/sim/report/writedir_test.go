@@ -144,53 +144,57 @@ func TestWriteDirRefusesAFileInTheWay(t *testing.T) {
 }
 
 func TestWriteDirLeavesNothingHalfWrittenOnError(t *testing.T) {
-	for _, failing := range []string{ResultsJSON, ResultsCSV, PlacementsFile, ManifestFile, ChartFile} {
-		for _, existing := range []bool{false, true} {
-			name := failing + "/new directory"
-			if existing {
-				name = failing + "/overwriting"
-			}
-			t.Run(name, func(t *testing.T) {
-				parent := t.TempDir()
-				dir := filepath.Join(parent, "out")
-				var before []string
-				if existing {
-					if err := os.Mkdir(dir, 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, ResultsJSON), []byte("previous"), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					before = []string{ResultsJSON}
-				}
-				afterFile = func(name string) error {
-					if name == failing {
-						return errors.New("disk full")
-					}
-					return nil
-				}
-				defer func() { afterFile = nil }()
-				err := writeComparison(t, dir, WriteOptions{Overwrite: true})
-				if err == nil || err.Error() != failing+": disk full" {
-					t.Fatalf("error = %v, want %s: disk full", err, failing)
-				}
-				if d := cmp.Diff(before, listDir(t, dir)); d != "" {
-					t.Errorf("results directory (-before +after):\n%s", d)
-				}
-				if existing {
-					if b, _ := os.ReadFile(filepath.Join(dir, ResultsJSON)); string(b) != "previous" {
-						t.Errorf("the previous results.json was changed: %q", b)
-					}
-				}
-				want := []string(nil)
-				if existing {
-					want = []string{"out"}
-				}
-				if got := listDir(t, parent); !cmp.Equal(got, want) {
-					t.Errorf("beside the results: %v, want %v (no temporary directory)", got, want)
-				}
-			})
+	type failure struct {
+		file     string
+		existing bool // overwriting a directory, or creating one
+	}
+	// Every file failing into a new directory; the first and last while overwriting.
+	var cases []failure
+	for _, f := range []string{ResultsJSON, ResultsCSV, PlacementsFile, ManifestFile, ChartFile} {
+		cases = append(cases, failure{f, false})
+	}
+	cases = append(cases, failure{ResultsJSON, true}, failure{ChartFile, true})
+	for _, c := range cases {
+		name := c.file + "/new directory"
+		if c.existing {
+			name = c.file + "/overwriting"
 		}
+		t.Run(name, func(t *testing.T) {
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "out")
+			var before, beside []string
+			if c.existing {
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, ResultsJSON), []byte("previous"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				before, beside = []string{ResultsJSON}, []string{"out"}
+			}
+			afterFile = func(name string) error {
+				if name == c.file {
+					return errors.New("disk full")
+				}
+				return nil
+			}
+			defer func() { afterFile = nil }()
+			err := writeComparison(t, dir, WriteOptions{Overwrite: true})
+			if err == nil || err.Error() != c.file+": disk full" {
+				t.Fatalf("error = %v, want %s: disk full", err, c.file)
+			}
+			if d := cmp.Diff(before, listDir(t, dir)); d != "" {
+				t.Errorf("results directory (-before +after):\n%s", d)
+			}
+			if c.existing {
+				if b, _ := os.ReadFile(filepath.Join(dir, ResultsJSON)); string(b) != "previous" {
+					t.Errorf("the previous results.json was changed: %q", b)
+				}
+			}
+			if got := listDir(t, parent); !cmp.Equal(got, beside) {
+				t.Errorf("beside the results: %v, want %v (no temporary directory)", got, beside)
+			}
+		})
 	}
 }
 
