@@ -94,7 +94,10 @@ default/b3  n1      -       running    pending
 default/c2  n2      n1      running    running
 `
 
-func TestDiffTextBetweenTwoRunsOfOneDirectory(t *testing.T) {
+// diffComparison compares the comparison fixture's runs, written to "out" in a new
+// working directory.
+func diffComparison(t *testing.T) *Comparison {
+	t.Helper()
 	t.Chdir(t.TempDir())
 	w, runs := comparison()
 	writeDirOf(t, "out", sameWorkload, w, runs)
@@ -102,6 +105,11 @@ func TestDiffTextBetweenTwoRunsOfOneDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestDiffTextBetweenTwoRunsOfOneDirectory(t *testing.T) {
+	c := diffComparison(t)
 	var b strings.Builder
 	if err := c.WriteText(&b); err != nil {
 		t.Fatal(err)
@@ -122,13 +130,7 @@ var diffKeys = []string{
 }
 
 func TestDiffJSONHoldsTheSameComparison(t *testing.T) {
-	t.Chdir(t.TempDir())
-	w, runs := comparison()
-	writeDirOf(t, "out", sameWorkload, w, runs)
-	c, err := Diff(Side{Dir: "out", Run: "berth"}, Side{Dir: "out", Run: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := diffComparison(t)
 	var b bytes.Buffer
 	if err := c.WriteJSON(&b); err != nil {
 		t.Fatal(err)

@@ -84,11 +84,6 @@ func figureRows() []tableRow {
 	n := func(get func(*Metrics) int) func(Run, *Metrics) string {
 		return func(_ Run, m *Metrics) string { return strconv.Itoa(get(m)) }
 	}
-	pending := func(get func(*TimeSummary) float64) func(Run, *Metrics) string {
-		return func(_ Run, m *Metrics) string {
-			return orDash(m.PendingTime, func(s TimeSummary) string { return seconds(get(&s)) })
-		}
-	}
 	alloc := func(get func(*Metrics) *Allocation, p90 bool) func(Run, *Metrics) string {
 		return func(_ Run, m *Metrics) string {
 			return orDash(get(m), func(a Allocation) string {
@@ -99,19 +94,19 @@ func figureRows() []tableRow {
 			})
 		}
 	}
-	return []tableRow{
-		{"pods", n(func(m *Metrics) int { return m.Pods })},
-		{"scheduled", n(func(m *Metrics) int { return m.Scheduled })},
-		{"pending at end", n(func(m *Metrics) int { return m.Pending })},
-		{"never scheduled", n(func(m *Metrics) int { return m.NeverScheduled })},
-		{"pending time mean", pending(func(s *TimeSummary) float64 { return s.MeanSeconds })},
-		{"pending time p50", pending(func(s *TimeSummary) float64 { return s.P50Seconds })},
-		{"pending time p99", pending(func(s *TimeSummary) float64 { return s.P99Seconds })},
-		{"preemptions", n(func(m *Metrics) int { return m.Preemptions })},
-		{"victims", n(func(m *Metrics) int { return m.Victims })},
+	// The pod counts, pending times and victims read as a tier's: the whole run is the
+	// tier of every pod.
+	rows := []tableRow{{"pods", n(func(m *Metrics) int { return m.Pods })}}
+	for _, r := range tierRows() {
+		rows = append(rows, tableRow{r.label, func(_ Run, m *Metrics) string {
+			return r.cell(&TierMetrics{Scheduled: m.Scheduled, Pending: m.Pending, NeverScheduled: m.NeverScheduled, PendingTime: m.PendingTime, Victims: m.Victims})
+		}})
+	}
+	return append(rows, []tableRow{
 		{"  BestEffort", n(func(m *Metrics) int { return m.VictimsByQoS.BestEffort })},
 		{"  Burstable", n(func(m *Metrics) int { return m.VictimsByQoS.Burstable })},
 		{"  Guaranteed", n(func(m *Metrics) int { return m.VictimsByQoS.Guaranteed })},
+		{"preemptions", n(func(m *Metrics) int { return m.Preemptions })},
 		{"victims' lost runtime", func(_ Run, m *Metrics) string { return seconds(m.VictimsLostRuntimeSeconds) }},
 		{"cpu allocation mean", alloc(func(m *Metrics) *Allocation { return m.CPUAllocation }, false)},
 		{"cpu allocation p90", alloc(func(m *Metrics) *Allocation { return m.CPUAllocation }, true)},
@@ -129,7 +124,7 @@ func figureRows() []tableRow {
 		{"wall time", func(_ Run, m *Metrics) string { return seconds(m.WallSeconds) }},
 		{"pods/s", func(_ Run, m *Metrics) string { return decimal(m.PodsPerSecond, 1) }},
 		{"placement hash", func(_ Run, m *Metrics) string { return shortHash(m.PlacementHash) }},
-	}
+	}...)
 }
 
 // tierRow is one figure of a tier.

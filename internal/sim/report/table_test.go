@@ -19,11 +19,11 @@ never scheduled                                       0             1
 pending time mean                                 11.8s         250ms
 pending time p50                                     0s            0s
 pending time p99                                    58s            1s
-preemptions                                           1             1
 victims                                               1             1
   BestEffort                                          1             0
   Burstable                                           0             0
   Guaranteed                                          0             1
+preemptions                                           1             1
 victims' lost runtime                                6s            6s
 cpu allocation mean                               79.8%         49.8%
 cpu allocation p90                               100.0%         50.0%
