@@ -70,8 +70,8 @@ func secondsOrNull(d time.Duration) *float64 {
 
 // readPlacements reads the placements of one run from placements.jsonl.
 func readPlacements(in io.Reader, run string) ([]Placement, error) {
+	// Unknown keys are skipped: later versions may add some.
 	dec := json.NewDecoder(bufio.NewReader(in))
-	dec.DisallowUnknownFields()
 	var out []Placement
 	for line := 1; ; line++ {
 		var p Placement

@@ -184,8 +184,12 @@ func flattenField(key string, t reflect.Type, v reflect.Value, cols *[]column) {
 			c.text = v.String()
 		}
 		*cols = append(*cols, c)
-	default:
-		panic(fmt.Sprintf("results: no flattening for %s (%s)", key, t))
+	default: // no such figure today; shown as Go prints it rather than dropped
+		c := column{key: key}
+		if v.IsValid() {
+			c.text = fmt.Sprint(v.Interface())
+		}
+		*cols = append(*cols, c)
 	}
 }
 
