@@ -12,27 +12,34 @@ import (
 	"github.com/berth-sched/berth/manifests"
 )
 
-// The default mapping uses the tiers berth ships, with their values and policies.
-func TestDefaultOpenBMappingUsesTheShippedTiers(t *testing.T) {
+// shippedTiers are the PriorityClasses of manifests/examples/priorityclasses.yaml,
+// their preemption policies defaulted.
+func shippedTiers(t *testing.T) map[string]*schedulingv1.PriorityClass {
+	t.Helper()
 	data, err := manifests.Examples.ReadFile("examples/priorityclasses.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped := map[string]schedulingv1.PriorityClass{}
+	shipped := map[string]*schedulingv1.PriorityClass{}
 	for _, doc := range strings.Split(string(data), "\n---\n") {
-		var pc schedulingv1.PriorityClass
-		if err := yaml.Unmarshal([]byte(doc), &pc); err != nil {
+		pc := &schedulingv1.PriorityClass{}
+		if err := yaml.Unmarshal([]byte(doc), pc); err != nil {
 			t.Fatal(err)
+		}
+		if errs := createPriorityClass(pc); len(errs) > 0 {
+			t.Fatal(errs)
 		}
 		shipped[pc.Name] = pc
 	}
+	return shipped
+}
+
+// The default mapping uses the tiers berth ships, with their values and policies.
+func TestDefaultOpenBMappingUsesTheShippedTiers(t *testing.T) {
+	shipped := shippedTiers(t)
 	for qos, c := range DefaultOpenBMapping().QoS {
 		pc, ok := shipped[c.PriorityClass]
-		policy := v1.PreemptLowerPriority
-		if ok && pc.PreemptionPolicy != nil {
-			policy = *pc.PreemptionPolicy
-		}
-		if !ok || pc.Value != c.Value || policy != c.PreemptionPolicy {
+		if !ok || pc.Value != c.Value || *pc.PreemptionPolicy != c.PreemptionPolicy {
 			t.Errorf("%s: %s %d %s, shipped: %+v", qos, c.PriorityClass, c.Value, c.PreemptionPolicy, pc)
 		}
 	}

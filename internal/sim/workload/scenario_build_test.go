@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -591,3 +592,39 @@ func fieldKeys(t *testing.T, data []byte) []fieldKey {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The example scenarios berth-sim ships parse, stay small enough to replay in seconds,
+// and use berth's PriorityClass tiers as manifests/examples/priorityclasses.yaml
+// defines them.
+func TestExampleScenariosParse(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "examples", "sim", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	for _, want := range []string{"mixed-qos-memory-pressure.yaml", "placement-sweep.yaml", "preemption-storm.yaml", "reserved-pool.yaml"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("examples/sim has no %s (it has %v)", want, names)
+		}
+	}
+	tiers := shippedTiers(t)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			w, err := LoadScenario(f, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(w.Nodes) > 200 || len(w.Pods) > 3000 || len(w.Pods) == 0 {
+				t.Errorf("%d nodes, %d pods: want at most 200 and 3000", len(w.Nodes), len(w.Pods))
+			}
+			for _, pc := range w.PriorityClasses {
+				if s, ok := tiers[pc.Name]; !ok || s.Value != pc.Value || *s.PreemptionPolicy != *pc.PreemptionPolicy {
+					t.Errorf("PriorityClass %s %d %s: not as berth ships it", pc.Name, pc.Value, *pc.PreemptionPolicy)
+				}
+			}
+		})
+	}
+}
