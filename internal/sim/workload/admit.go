@@ -9,6 +9,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/informers"
@@ -21,7 +22,6 @@ import (
 	"k8s.io/kubernetes/pkg/apis/policy"
 	k8spolicy "k8s.io/kubernetes/pkg/apis/policy/v1"
 	policyvalidation "k8s.io/kubernetes/pkg/apis/policy/validation"
-	"k8s.io/kubernetes/pkg/apis/scheduling"
 	k8sscheduling "k8s.io/kubernetes/pkg/apis/scheduling/v1"
 	schedulingvalidation "k8s.io/kubernetes/pkg/apis/scheduling/validation"
 	"k8s.io/kubernetes/plugin/pkg/admission/priority"
@@ -139,13 +139,19 @@ func createNode(n *v1.Node) field.ErrorList {
 	return checkNode(n)
 }
 
-// checkNode validates n as the API server would on create.
-func checkNode(n *v1.Node) field.ErrorList {
-	var in core.Node
-	if err := k8score.Convert_v1_Node_To_core_Node(n, &in, nil); err != nil {
+// validateAs converts a v1 object to its internal API type, which upstream validation
+// takes, and validates it.
+func validateAs[V, In any](obj *V, convert func(*V, *In, conversion.Scope) error, validate func(*In) field.ErrorList) field.ErrorList {
+	var in In
+	if err := convert(obj, &in, nil); err != nil {
 		return field.ErrorList{field.InternalError(nil, err)}
 	}
-	return corevalidation.ValidateNode(&in)
+	return validate(&in)
+}
+
+// checkNode validates n as the API server would on create.
+func checkNode(n *v1.Node) field.ErrorList {
+	return validateAs(n, k8score.Convert_v1_Node_To_core_Node, corevalidation.ValidateNode)
 }
 
 // createPriorityClass defaults (preemptionPolicy PreemptLowerPriority) and validates pc.
@@ -155,29 +161,20 @@ func createPriorityClass(pc *schedulingv1.PriorityClass) field.ErrorList {
 }
 
 func checkPriorityClass(pc *schedulingv1.PriorityClass) field.ErrorList {
-	var in scheduling.PriorityClass
-	if err := k8sscheduling.Convert_v1_PriorityClass_To_scheduling_PriorityClass(pc, &in, nil); err != nil {
-		return field.ErrorList{field.InternalError(nil, err)}
-	}
-	return schedulingvalidation.ValidatePriorityClass(&in)
+	return validateAs(pc, k8sscheduling.Convert_v1_PriorityClass_To_scheduling_PriorityClass, schedulingvalidation.ValidatePriorityClass)
 }
 
 // checkPDB validates a PodDisruptionBudget as the API server would on create.
 func checkPDB(pdb *policyv1.PodDisruptionBudget) field.ErrorList {
-	var in policy.PodDisruptionBudget
-	if err := k8spolicy.Convert_v1_PodDisruptionBudget_To_policy_PodDisruptionBudget(pdb, &in, nil); err != nil {
-		return field.ErrorList{field.InternalError(nil, err)}
-	}
-	return policyvalidation.ValidatePodDisruptionBudget(&in, policyvalidation.PodDisruptionBudgetValidationOptions{})
+	return validateAs(pdb, k8spolicy.Convert_v1_PodDisruptionBudget_To_policy_PodDisruptionBudget,
+		func(in *policy.PodDisruptionBudget) field.ErrorList {
+			return policyvalidation.ValidatePodDisruptionBudget(in, policyvalidation.PodDisruptionBudgetValidationOptions{})
+		})
 }
 
 // checkNamespace validates a Namespace as the API server would on create.
 func checkNamespace(ns *v1.Namespace) field.ErrorList {
-	var in core.Namespace
-	if err := k8score.Convert_v1_Namespace_To_core_Namespace(ns, &in, nil); err != nil {
-		return field.ErrorList{field.InternalError(nil, err)}
-	}
-	return corevalidation.ValidateNamespace(&in)
+	return validateAs(ns, k8score.Convert_v1_Namespace_To_core_Namespace, corevalidation.ValidateNamespace)
 }
 
 // systemPriorityClasses are the classes every cluster has (system-node-critical,

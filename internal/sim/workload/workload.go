@@ -62,69 +62,29 @@ func (w *Workload) Validate() error {
 		}
 	}
 
-	nodes := make(map[string]bool, len(w.Nodes))
-	for i, n := range w.Nodes {
-		p := field.NewPath("nodes").Index(i)
-		switch {
-		case n == nil:
-			errs = append(errs, field.Required(p, "a node"))
-		case nodes[n.Name]:
-			errs = append(errs, field.Duplicate(p.Child("name"), n.Name))
-		default:
-			nodes[n.Name] = true
-			add(p, n.Name, checkNode(n))
-		}
-	}
-
-	classes := make(map[string]bool, len(w.PriorityClasses))
+	nodes := eachObject(&errs, "nodes", w.Nodes, func(n *v1.Node) string { return n.Name },
+		func(p *field.Path, n *v1.Node) { add(p, n.Name, checkNode(n)) })
 	globalDefault := ""
-	for i, pc := range w.PriorityClasses {
-		p := field.NewPath("priorityClasses").Index(i)
-		switch {
-		case pc == nil:
-			errs = append(errs, field.Required(p, "a PriorityClass"))
-			continue
-		case classes[pc.Name]:
-			errs = append(errs, field.Duplicate(p.Child("name"), pc.Name))
-			continue
-		case pc.GlobalDefault && globalDefault != "":
-			errs = append(errs, field.Forbidden(p.Child("globalDefault"), fmt.Sprintf("%q is globalDefault already", globalDefault)))
-		case pc.GlobalDefault:
-			globalDefault = pc.Name
-		}
-		classes[pc.Name] = true
-		add(p, pc.Name, checkPriorityClass(pc))
-	}
-
-	namespaces := make(map[string]bool, len(w.Namespaces))
-	for i, ns := range w.Namespaces {
-		p := field.NewPath("namespaces").Index(i)
-		switch {
-		case ns == nil:
-			errs = append(errs, field.Required(p, "a Namespace"))
-		case namespaces[ns.Name]:
-			errs = append(errs, field.Duplicate(p.Child("name"), ns.Name))
-		default:
-			namespaces[ns.Name] = true
-			add(p, ns.Name, checkNamespace(ns))
-		}
-	}
-
-	pdbs := make(map[string]bool, len(w.PDBs))
-	for i, pdb := range w.PDBs {
-		p := field.NewPath("pdbs").Index(i)
-		switch {
-		case pdb == nil:
-			errs = append(errs, field.Required(p, "a PodDisruptionBudget"))
-		case pdbs[pdb.Namespace+"/"+pdb.Name]:
-			errs = append(errs, field.Duplicate(p.Child("name"), pdb.Namespace+"/"+pdb.Name))
-		case !namespaces[pdb.Namespace]:
-			errs = append(errs, field.NotFound(p.Child("namespace"), pdb.Namespace))
-		default:
-			pdbs[pdb.Namespace+"/"+pdb.Name] = true
+	eachObject(&errs, "priorityClasses", w.PriorityClasses, func(pc *schedulingv1.PriorityClass) string { return pc.Name },
+		func(p *field.Path, pc *schedulingv1.PriorityClass) {
+			switch {
+			case pc.GlobalDefault && globalDefault != "":
+				errs = append(errs, field.Forbidden(p.Child("globalDefault"), fmt.Sprintf("%q is globalDefault already", globalDefault)))
+			case pc.GlobalDefault:
+				globalDefault = pc.Name
+			}
+			add(p, pc.Name, checkPriorityClass(pc))
+		})
+	namespaces := eachObject(&errs, "namespaces", w.Namespaces, func(ns *v1.Namespace) string { return ns.Name },
+		func(p *field.Path, ns *v1.Namespace) { add(p, ns.Name, checkNamespace(ns)) })
+	eachObject(&errs, "pdbs", w.PDBs, func(pdb *policyv1.PodDisruptionBudget) string { return pdb.Namespace + "/" + pdb.Name },
+		func(p *field.Path, pdb *policyv1.PodDisruptionBudget) {
+			if !namespaces[pdb.Namespace] {
+				errs = append(errs, field.NotFound(p.Child("namespace"), pdb.Namespace))
+				return
+			}
 			add(p, pdb.Namespace+"/"+pdb.Name, checkPDB(pdb))
-		}
-	}
+		})
 
 	api, err := newAPIServer(append(systemPriorityClasses(), w.PriorityClasses...))
 	if err != nil {
@@ -163,6 +123,25 @@ func (w *Workload) Validate() error {
 		add(p, name, api.checkPod(pod.Pod))
 	}
 	return errs.ToAggregate()
+}
+
+// eachObject checks a list of objects: none nil, no name twice, and check on each of
+// the others. It returns the names seen.
+func eachObject[T any](errs *field.ErrorList, list string, objs []*T, name func(*T) string, check func(*field.Path, *T)) map[string]bool {
+	seen := make(map[string]bool, len(objs))
+	for i, obj := range objs {
+		p := field.NewPath(list).Index(i)
+		switch {
+		case obj == nil:
+			*errs = append(*errs, field.Required(p, "an object"))
+		case seen[name(obj)]:
+			*errs = append(*errs, field.Duplicate(p.Child("name"), name(obj)))
+		default:
+			seen[name(obj)] = true
+			check(p, obj)
+		}
+	}
+	return seen
 }
 
 // resourceQuantity is n of a counted resource (pods, GPUs).

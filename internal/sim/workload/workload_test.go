@@ -22,7 +22,7 @@ func TestValidateFindsInconsistencies(t *testing.T) {
 		want   string
 	}{
 		{"duplicate node", func(w *Workload) { w.Nodes[1] = w.Nodes[0] }, `nodes[1].name: Duplicate value: "general-0"`},
-		{"nil node", func(w *Workload) { w.Nodes[0] = nil }, "nodes[0]: Required value: a node"},
+		{"nil node", func(w *Workload) { w.Nodes[0] = nil }, "nodes[0]: Required value: an object"},
 		{"invalid node", func(w *Workload) { w.Nodes[0].Status.Allocatable[v1.ResourceCPU] = resource.MustParse("-1") },
 			`nodes[0] (general-0): status.allocatable.cpu: Invalid value: "-1": must be greater than or equal to 0`},
 		{"two globalDefault classes", func(w *Workload) { w.PriorityClasses[0].GlobalDefault = true },
