@@ -1,9 +1,9 @@
+//go:debug randseednop=0
+
 // Command berth-sim replays a workload through the real kube-scheduler with berth's
 // plugins, under several configurations, in virtual time and deterministically. See
 // docs/simulator.md and cmd/berth-sim/app.
 package main
-
-//go:debug randseednop=0
 
 import (
 	"context"

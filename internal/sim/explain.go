@@ -498,7 +498,7 @@ func (e *explainer) after(pod *v1.Pod, events []Event) {
 		switch {
 		case ev.Reason == "FailedScheduling" && ev.Object == e.target:
 			o.Message = ev.Message
-		case ev.Reason == "Preempted" && ev.Related == e.target:
+		case ev.Reason == "Preempted" && ev.Related == e.target && !slices.Contains(o.Victims, ev.Object):
 			o.Victims = append(o.Victims, ev.Object)
 		}
 	}

@@ -64,7 +64,7 @@ func writeAttempt(b *strings.Builder, a Attempt, top int) {
 		writeRejections(b, rejected)
 	}
 	if a.Preemption != nil {
-		writePreemption(b, a.Preemption)
+		writePreemption(b, a.Preemption, top)
 	}
 }
 
@@ -177,7 +177,7 @@ func nodeList(nodes []string) string {
 	return s + ")"
 }
 
-func writePreemption(b *strings.Builder, p *PreemptionVerdict) {
+func writePreemption(b *strings.Builder, p *PreemptionVerdict, top int) {
 	fmt.Fprintf(b, "  Preemption (%s): ", p.Plugin)
 	switch {
 	case !p.Eligible:
@@ -187,7 +187,7 @@ func writePreemption(b *strings.Builder, p *PreemptionVerdict) {
 		fmt.Fprintf(b, "no candidate: %s\n", p.Reason)
 		return
 	}
-	fmt.Fprintf(b, "%d candidate node(s), chosen %s", len(p.Candidates), p.Chosen)
+	fmt.Fprintf(b, "%d candidate node(s), best first; chosen %s", len(p.Candidates), p.Chosen)
 	if p.DecidedBy != "" {
 		fmt.Fprintf(b, ", decided by %q", p.DecidedBy)
 	}
@@ -198,7 +198,11 @@ func writePreemption(b *strings.Builder, p *PreemptionVerdict) {
 		fmt.Fprintf(tw, "\t%s", r)
 	}
 	fmt.Fprintln(tw)
-	for _, c := range p.Candidates {
+	shown := p.Candidates
+	if len(shown) > top {
+		shown = shown[:top]
+	}
+	for _, c := range shown {
 		var v []string
 		for _, x := range c.Victims {
 			v = append(v, fmt.Sprintf("%s (%d, %s, %s)", x.Pod, x.Priority, x.QoSClass, clockTime(x.Started)))
@@ -212,6 +216,9 @@ func writePreemption(b *strings.Builder, p *PreemptionVerdict) {
 		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
+	if len(shown) < len(p.Candidates) {
+		fmt.Fprintf(b, "    (+%d more candidates; --top shows more)\n", len(p.Candidates)-len(shown))
+	}
 	b.WriteString("    (rule scores: higher is better; each rule breaks the ties the previous ones left)\n")
 }
 
