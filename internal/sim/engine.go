@@ -206,6 +206,7 @@ type run struct {
 	clock       *virtualClock
 	api         *apiServer
 	pods, nodes *syncInformer
+	budgets     *budgets
 	rec         *recorder
 	sched       *scheduler.Scheduler
 	// profile is the scheduler name pods without one are given.
@@ -252,12 +253,14 @@ func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSche
 	for _, pc := range w.PriorityClasses {
 		objs = append(objs, pc)
 	}
-	for _, pdb := range w.PDBs {
-		objs = append(objs, pdb)
-	}
 	r.api = newAPIServer(r.clock, objs...)
 	r.rec = &recorder{clock: r.clock}
-	factory := newInformerFactory(r.api.client, r.pods, r.nodes)
+	pdbs := newSyncInformer()
+	factory := newInformerFactory(r.api.client, r.pods, r.nodes, pdbs)
+	var err error
+	if r.budgets, err = newBudgets(pdbs, w.PDBs); err != nil {
+		return nil, err
+	}
 
 	profiles := make([]schedconfig.KubeSchedulerProfile, len(cfg.Profiles))
 	copy(profiles, cfg.Profiles)
@@ -431,6 +434,17 @@ func (r *run) apply(e apiEvent) error {
 			return r.nodes.remove(obj)
 		}
 	case *v1.Pod:
+		var old *v1.Pod
+		if e.old != nil {
+			old = e.old.(*v1.Pod)
+		}
+		cur := obj
+		if e.typ == deleted {
+			cur, old = nil, obj
+		}
+		if err := r.budgets.podChanged(old, cur); err != nil {
+			return err
+		}
 		switch e.typ {
 		case added:
 			if err := r.pods.add(obj); err != nil {

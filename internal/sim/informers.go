@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 )
 
 // syncInformer is a SharedIndexInformer that the run's driver feeds by hand: it has
@@ -122,12 +123,14 @@ func (synced) HasSyncedChecker() cache.DoneChecker { return synced{} }
 func (synced) Name() string                        { return "berth-sim" }
 func (synced) Done() <-chan struct{}               { return closedChan }
 
-// newInformerFactory is a shared informer factory over client whose pod and node
-// informers are the driver's synchronous ones. Every other informer the scheduler
-// asks for (PDBs, namespaces, storage, DRA) is a regular one over the fake client,
-// filled once before the run starts.
-func newInformerFactory(client kubernetes.Interface, pods, nodes *syncInformer) informers.SharedInformerFactory {
+// newInformerFactory is a shared informer factory over client whose pod, node and
+// PodDisruptionBudget informers are the driver's synchronous ones (the budgets' status
+// changes with the pods, see budgets). Every other informer the scheduler asks for
+// (namespaces, storage, DRA) is a regular one over the fake client, filled once before
+// the run starts.
+func newInformerFactory(client kubernetes.Interface, pods, nodes, pdbs *syncInformer) informers.SharedInformerFactory {
 	f := informers.NewSharedInformerFactory(client, 0)
+	f.InformerFor(&policyv1.PodDisruptionBudget{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return pdbs })
 	f.InformerFor(&v1.Pod{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return pods })
 	f.InformerFor(&v1.Node{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return nodes })
 	return f
