@@ -62,9 +62,15 @@ func BenchmarkReplay(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		if _, err := RunParallel(context.Background(), w, jobs, ParallelOptions{Parallel: runtime.NumCPU()}); err != nil {
+		results, err := RunParallel(context.Background(), w, jobs, ParallelOptions{Parallel: runtime.NumCPU()})
+		if err != nil {
 			b.Fatal(err)
 		}
+		var rss int64
+		for _, r := range results {
+			rss = max(rss, r.PeakRSSBytes)
+		}
+		b.ReportMetric(float64(rss)/(1<<20), "worker-peak-RSS-MiB")
 		b.ReportMetric(time.Since(start).Seconds(), "wall-s/op")
 		b.ReportMetric(float64(len(w.Pods)*len(jobs))/time.Since(start).Seconds(), "pods/s")
 	}

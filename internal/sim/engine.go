@@ -120,6 +120,9 @@ type Result struct {
 	Wall time.Duration
 	// Explain holds the explained attempts of Options.Explain's pod.
 	Explain []Attempt
+	// PeakRSSBytes is the largest resident memory of the worker process that ran the
+	// run (RunParallel; 0 for a run in the caller's process).
+	PeakRSSBytes int64
 }
 
 // ChangeKind says whether a pod took or released its node's resources.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/berth-sched/berth/internal/sim/workload"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
@@ -183,6 +184,9 @@ func runWorker(ctx context.Context, job Job, wl []byte, o ParallelOptions, progr
 	var r Result
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		return nil, fmt.Errorf("reading the worker's result: %w", err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.PeakRSSBytes = ru.Maxrss * 1024 // Linux reports kilobytes
 	}
 	return &r, nil
 }
