@@ -5,6 +5,6 @@
 //
 // It is pure logic over a workload and the engine's results: nothing here runs the
 // scheduler, so every figure is a function of its inputs and is checked by hand on
-// small cases. docs/simulator-output.md defines each figure and the file formats;
+// small cases. docs/simulator.md defines each figure and the file formats;
 // results.json is a public interface and its keys do not change.
 package report

@@ -8,11 +8,11 @@ import (
 	"testing"
 )
 
-// docSection is the text of docs/simulator-output.md under heading (e.g. "###
+// docSection is the text of docs/simulator.md under heading (e.g. "###
 // results.json"), up to the next heading of the same or a higher level.
 func docSection(t *testing.T, heading string) string {
 	t.Helper()
-	doc, err := os.ReadFile("../../../docs/simulator-output.md")
+	doc, err := os.ReadFile("../../../docs/simulator.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func docSection(t *testing.T, heading string) string {
 		}
 	}
 	if !in {
-		t.Fatalf("docs/simulator-output.md has no %q section", heading)
+		t.Fatalf("docs/simulator.md has no %q section", heading)
 	}
 	return strings.Join(out, "\n")
 }
@@ -62,10 +62,10 @@ func TestDocsDescribeEveryKeyOfEveryFile(t *testing.T) {
 		section string
 		keys    []string
 	}{
-		{"### results.json", resultsKeys},
-		{"### placements.jsonl", keyPaths(t, []byte(first))},
-		{"### manifest.json", manifestKeys},
-		{"## berth-sim diff", diffKeys},
+		{"#### results.json", resultsKeys},
+		{"#### placements.jsonl", keyPaths(t, []byte(first))},
+		{"#### manifest.json", manifestKeys},
+		{"### berth-sim diff", diffKeys},
 	} {
 		t.Run(c.section, func(t *testing.T) {
 			doc := documented(docSection(t, c.section))
@@ -81,7 +81,7 @@ func TestDocsDescribeEveryKeyOfEveryFile(t *testing.T) {
 func TestDocsDefineEveryFigure(t *testing.T) {
 	// The first cell of each row of the Figures table names the figures it defines.
 	defined := map[string]bool{}
-	for _, line := range strings.Split(docSection(t, "## Figures"), "\n") {
+	for _, line := range strings.Split(docSection(t, "### Figures"), "\n") {
 		if cells := strings.Split(line, "|"); len(cells) > 2 {
 			for k := range documented(cells[1]) {
 				defined[k] = true
@@ -104,7 +104,7 @@ func TestDocsListNoResultsKeyThatDoesNotExist(t *testing.T) {
 	for _, k := range resultsKeys {
 		known[k] = true
 	}
-	for k := range documented(docSection(t, "### results.json")) {
+	for k := range documented(docSection(t, "#### results.json")) {
 		if (strings.HasPrefix(k, "runs[]") || k == "schemaVersion") && !known[k] {
 			t.Errorf("docs list %s, which results.json does not have", k)
 		}

@@ -28,7 +28,7 @@ type MeasureOptions struct {
 	ZoneLabel string
 }
 
-// Metrics are the figures of one run; docs/simulator-output.md defines each. Their
+// Metrics are the figures of one run; docs/simulator.md defines each. Their
 // JSON form is the run's object in results.json, a public interface: keys are never
 // renamed. Figures that are undefined for a run (no pod to average over) are nil.
 type Metrics struct {
