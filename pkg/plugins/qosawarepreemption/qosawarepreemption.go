@@ -298,9 +298,3 @@ func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk
 	}
 	return pods, numPDBViolations, status
 }
-
-// OrderedScoreFuncs returns berth's node order (see nodeScoreFuncs); upstream's
-// pickOneNodeForPreemption applies it.
-func (pl *QoSAwarePreemption) OrderedScoreFuncs(_ context.Context, nodesToVictims map[string]*extenderv1.Victims) []func(node string) int64 {
-	return pl.nodeScoreFuncs(nodesToVictims)
-}
