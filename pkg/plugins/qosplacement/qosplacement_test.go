@@ -3,7 +3,6 @@ package qosplacement
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 
@@ -314,55 +313,6 @@ func TestFilterWithoutPreFilterIsAnError(t *testing.T) {
 	}
 }
 
-func TestMemoryLimit(t *testing.T) {
-	tests := []struct {
-		name string
-		pod  *v1.Pod
-		want int64
-	}{
-		{name: "a BestEffort pod has none", pod: bestEffort(), want: 0},
-		{name: "a container's limit", pod: burstable("3Gi"), want: 3 * gi},
-		{name: "a container without memory limit counts at its request",
-			pod: podOf(container("a", res{"memory": "2Gi"}, res{"cpu": "1"})).Obj(), want: 2 * gi},
-		{name: "containers add up",
-			pod: podOf(container("a", res{"memory": "2Gi"}, nil), container("b", nil, res{"memory": "1Gi"})).Obj(), want: 3 * gi},
-		{name: "a container with neither counts 0",
-			pod: podOf(container("a", res{"cpu": "1"}, nil), container("b", nil, res{"memory": "1Gi"})).Obj(), want: gi},
-		{name: "an init container above the containers sets the peak",
-			pod: podOf(container("a", nil, res{"memory": "1Gi"})).InitReq(res{"memory": "5Gi"}).Obj(), want: 5 * gi},
-		{name: "an init container without limit counts at its request",
-			pod: func() *v1.Pod {
-				p := podOf(container("a", nil, res{"memory": "1Gi"})).Obj()
-				p.Spec.InitContainers = []v1.Container{container("init", res{"memory": "6Gi"}, nil)}
-				return p
-			}(), want: 6 * gi},
-		{name: "a sidecar adds to the containers",
-			pod: podOf(container("a", nil, res{"memory": "1Gi"})).SidecarReq(res{"memory": "2Gi"}).Obj(), want: 3 * gi},
-		{name: "overhead adds",
-			pod:  podOf(container("a", nil, res{"memory": "1Gi"})).Overhead(v1.ResourceList{v1.ResourceMemory: resource.MustParse("512Mi")}).Obj(),
-			want: gi + gi/2},
-		{name: "a pod without containers has none", pod: &v1.Pod{}, want: 0},
-		{name: "a limit beyond int64 saturates",
-			pod: podOf(container("a", nil, res{"memory": "100Ei"})).Obj(), want: math.MaxInt64},
-		{name: "huge limits saturate when added",
-			pod: podOf(container("a", nil, res{"memory": "8Ei"}), container("b", nil, res{"memory": "8Ei"})).Obj(), want: math.MaxInt64},
-		{name: "a fractional byte rounds up",
-			pod: podOf(container("a", nil, res{"memory": "1500m"})).Obj(), want: 2},
-	}
-	pl := newPlugin(t, "")
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			orig := tt.pod.DeepCopy()
-			if got := memoryLimit(tt.pod, pl.podOpts); got != tt.want {
-				t.Errorf("memoryLimit = %d, want %d", got, tt.want)
-			}
-			if diff := cmp.Diff(orig, tt.pod); diff != "" {
-				t.Errorf("memoryLimit modified the pod:\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestScore(t *testing.T) {
 	// big has more slack in bytes (16Gi) but its neighbours may burst into 75% of it;
 	// small has less slack (6Gi) but limits on only 25% of it.
@@ -464,75 +414,6 @@ func TestHugeNodesDoNotOverflow(t *testing.T) {
 			t.Errorf("%s: normalized score %d out of range", q.Name, list[0].Score)
 		}
 	}
-}
-
-func TestLimitCacheSweepsPodsAndNodesNoLongerInTheSnapshot(t *testing.T) {
-	computed := 0
-	c := newLimitCache(func(p *v1.Pod) int64 { computed++; return 1 })
-	c.minSweep, c.sweepAbove = 3, 3
-	keep := burstable("1Gi")
-	node := nodeInfo("n", "8Gi", keep)
-	for i := 0; i < 3; i++ {
-		c.get(burstable("1Gi")) // objects that were replaced or deleted
-	}
-	c.nodeSum(nodeInfo("gone", "8Gi"))
-	c.nodeSum(node)
-	if pods, nodes := c.size(); pods != 4 || nodes != 2 {
-		t.Fatalf("cache holds %d pods and %d nodes, want 4 and 2", pods, nodes)
-	}
-	c.maintain([]fwk.NodeInfo{node})
-	if pods, nodes := c.size(); pods != 1 || nodes != 1 {
-		t.Fatalf("after the sweep the cache holds %d pods and %d nodes, want 1 and 1 (the live ones)", pods, nodes)
-	}
-	before := computed
-	if got := c.nodeSum(node); got != 1 || computed != before {
-		t.Errorf("live node: sum %d, recomputed %d times; want 1, 0", got, computed-before)
-	}
-	if got := c.sum(node.GetPods()); got != 1 || computed != before {
-		t.Errorf("live pod: sum %d, recomputed %d times; want 1, 0", got, computed-before)
-	}
-	c.get(burstable("1Gi"))
-	c.maintain([]fwk.NodeInfo{node})
-	if pods, _ := c.size(); pods != 2 {
-		t.Errorf("below the bound (4) the cache must not sweep; holds %d pods", pods)
-	}
-}
-
-// TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange covers the snapshot's pod
-// group cycles: pods are assumed and forgotten while the NodeInfo keeps its generation.
-func TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange(t *testing.T) {
-	logger, _ := ktesting.NewTestContext(t)
-	pl := newPlugin(t, "")
-	ni := framework.NewNodeInfo(burstable("1Gi"))
-	ni.SetNode(st.MakeNode().Name("n").Capacity(res{"memory": "8Gi"}).Obj())
-	gen := ni.Generation
-	if got := pl.limits.nodeSum(ni); got != gi {
-		t.Fatalf("sum = %d, want 1Gi", got)
-	}
-	step := func(add *v1.Pod, remove *v1.Pod, want int64) {
-		t.Helper()
-		if remove != nil {
-			if err := ni.RemovePod(logger, remove); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if add != nil {
-			pi, err := framework.NewPodInfo(add)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ni.AddPodInfo(pi)
-		}
-		ni.Generation = gen
-		if got := pl.limits.nodeSum(ni); got != want {
-			t.Errorf("sum = %d, want %d", got, want)
-		}
-	}
-	a, b := burstable("2Gi"), burstable("3Gi")
-	step(a, nil, 3*gi)
-	step(nil, a, gi)
-	step(b, nil, 4*gi)
-	step(nil, b, gi)
 }
 
 func TestIsSchedulableAfterPodDelete(t *testing.T) {
