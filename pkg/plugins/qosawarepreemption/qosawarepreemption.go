@@ -36,6 +36,7 @@ import (
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/qosrank"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -204,12 +205,12 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 // nominationMessage tells the preemptor where it goes and whom it displaces, e.g.
 // "nominated to node n1, preempting 2 victims: 0 Guaranteed, 1 Burstable, 1 BestEffort".
 func nominationMessage(node string, victims []*v1.Pod) string {
-	var n [3]int
+	var n [qosrank.Count]int
 	for _, p := range victims {
-		n[qosRank(qos.GetPodQOS(p))]++
+		n[qosrank.OfPod(p)]++
 	}
 	return fmt.Sprintf("nominated to node %s, preempting %d victims: %d Guaranteed, %d Burstable, %d BestEffort",
-		node, len(victims), n[2], n[1], n[0])
+		node, len(victims), n[qosrank.Guaranteed], n[qosrank.Burstable], n[qosrank.BestEffort])
 }
 
 // attemptResult maps the Evaluator's outcome to the attempts metric's result label.

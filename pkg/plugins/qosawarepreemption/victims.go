@@ -9,20 +9,9 @@ import (
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
-)
 
-// qosRank orders the QoS classes by how much the kubelet protects them: a class the
-// node keeps under pressure is also the class preemption spares first.
-func qosRank(c v1.PodQOSClass) int {
-	switch c {
-	case v1.PodQOSGuaranteed:
-		return 2
-	case v1.PodQOSBurstable:
-		return 1
-	default:
-		return 0
-	}
-}
+	"github.com/berth-sched/berth/pkg/plugins/internal/qosrank"
+)
 
 // victimQoS is the class of a preemption unit: a pod's own class, or for a pod group the
 // most protected class among its pods (the group is evicted as a whole, so it is as
@@ -30,7 +19,7 @@ func qosRank(c v1.PodQOSClass) int {
 func victimQoS(v preemption.Victim) v1.PodQOSClass {
 	best := v1.PodQOSBestEffort
 	for _, pi := range v.Pods() {
-		if c := qos.GetPodQOS(pi.GetPod()); qosRank(c) > qosRank(best) {
+		if c := qos.GetPodQOS(pi.GetPod()); qosrank.Of(c) > qosrank.Of(best) {
 			best = c
 		}
 	}
@@ -45,7 +34,7 @@ func moreImportantVictim(a, b preemption.Victim) bool {
 	if pa, pb := a.Priority(), b.Priority(); pa != pb {
 		return pa > pb
 	}
-	if qa, qb := qosRank(victimQoS(a)), qosRank(victimQoS(b)); qa != qb {
+	if qa, qb := qosrank.Of(victimQoS(a)), qosrank.Of(victimQoS(b)); qa != qb {
 		return qa > qb
 	}
 	return preemption.MoreImportantVictim(a, b)
