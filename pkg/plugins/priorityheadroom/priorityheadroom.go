@@ -11,7 +11,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/component-helpers/resource"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
@@ -82,13 +81,12 @@ type rule struct {
 	message string
 }
 
-// New builds the plugin from PriorityHeadroomArgs.
-func New(ctx context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
+// New builds the plugin from PriorityHeadroomArgs and the scheduler's features.
+func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.PriorityHeadroomArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
-	fts := plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
 	pl := newFromArgs(&args)
 	pl.enablePodLevelResources = fts.EnablePodLevelResources
 	pl.enableInPlaceScaling = fts.EnableInPlacePodVerticalScaling

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
@@ -28,13 +29,17 @@ func exampleArgs(extra ...config.HeadroomReservation) *config.PriorityHeadroomAr
 	}, extra...)}
 }
 
+// defaultFeatures are the features a kube-scheduler v1.37 without --feature-gates hands
+// the plugin, as far as it reads them.
+var defaultFeatures = plfeature.Features{EnablePodLevelResources: true, EnableInPlacePodVerticalScaling: true}
+
 func newPlugin(t testing.TB, args *config.PriorityHeadroomArgs) *PriorityHeadroom {
 	t.Helper()
 	raw, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil)
+	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil, defaultFeatures)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,11 +319,11 @@ func TestNewRejectsBadArgs(t *testing.T) {
 		`{"reservations":[{"reservePercent":{"cpu":1}}]}`,
 		`{"reservatons":[]}`,
 	} {
-		if _, err := New(context.Background(), &runtime.Unknown{Raw: []byte(raw)}, nil); err == nil || !strings.Contains(err.Error(), Name) {
+		if _, err := New(context.Background(), &runtime.Unknown{Raw: []byte(raw)}, nil, defaultFeatures); err == nil || !strings.Contains(err.Error(), Name) {
 			t.Errorf("New(%s) error = %v, want an error naming %s", raw, err, Name)
 		}
 	}
-	if _, err := New(context.Background(), nil, nil); err != nil {
+	if _, err := New(context.Background(), nil, nil, defaultFeatures); err != nil {
 		t.Errorf("New without args = %v, want the no-op default", err)
 	}
 }
@@ -421,5 +426,61 @@ func TestLimitNeverOverflows(t *testing.T) {
 		if got := limit(tt.alloc, tt.pct); got != tt.want {
 			t.Errorf("limit(%d, %d) = %d, want %d", tt.alloc, tt.pct, got, tt.want)
 		}
+	}
+}
+
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do.
+// PodLevelResources decides, as in NodeResourcesFit, whether a pod-level request is the
+// pod's request; InPlacePodVerticalScaling whether a scheduled pod shrinking in place
+// requeues pods this plugin rejected.
+func TestFeatureGates(t *testing.T) {
+	// The pod asks 1 cpu in its container and 8 at pod level; the node keeps 25% of its
+	// 10 cpus from priority 0, so 7.5 are left.
+	podLevel := st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "1"}).
+		Resources(v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: apiresource.MustParse("8")}}).Obj()
+	tests := []struct {
+		name          string
+		fts           plfeature.Features
+		wantCode      fwk.Code
+		wantScaleDown bool
+	}{
+		{name: "with pod-level resources the pod asks 8 cpus, more than 7.5",
+			fts: plfeature.Features{EnablePodLevelResources: true}, wantCode: fwk.UnschedulableAndUnresolvable},
+		{name: "without them it asks its container's 1 cpu",
+			fts: plfeature.Features{}, wantCode: fwk.Success},
+		{name: "with in-place scaling a scheduled pod's scale-down is an event",
+			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, wantCode: fwk.Success, wantScaleDown: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			raw, err := json.Marshal(exampleArgs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := p.(*PriorityHeadroom)
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, podLevel, nil); !s.IsSuccess() {
+				t.Fatal(s)
+			}
+			if got := pl.Filter(ctx, cs, podLevel, node(nil)); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+			events, err := pl.EventsToRegister(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scaleDown := false
+			for _, e := range events {
+				scaleDown = scaleDown || e.Event.ActionType&fwk.UpdatePodScaleDown != 0
+			}
+			if scaleDown != tt.wantScaleDown {
+				t.Errorf("EventsToRegister has a scale-down event: %v, want %v", scaleDown, tt.wantScaleDown)
+			}
+		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -74,14 +73,14 @@ func (r *rule) matches(t *v1.Taint) bool {
 	return t.Key == r.key && (r.value == "" || t.Value == r.value)
 }
 
-// New builds the plugin from PriorityTaintsArgs.
-func New(ctx context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
+// New builds the plugin from PriorityTaintsArgs and the scheduler's features.
+func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.PriorityTaintsArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
 	pl := newFromArgs(&args)
-	pl.enableTaintTolerationComparisonOperators = plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate).EnableTaintTolerationComparisonOperators
+	pl.enableTaintTolerationComparisonOperators = fts.EnableTaintTolerationComparisonOperators
 	if len(pl.rules) == 0 {
 		klog.FromContext(ctx).Info("PriorityTaints has no rules configured and reserves no taint")
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
@@ -37,6 +38,10 @@ func cfgRule(key, value string, min int32) config.PriorityTaintRule {
 	return config.PriorityTaintRule{Key: key, Value: value, MinPriority: ptr.To(min)}
 }
 
+// defaultFeatures are the features a kube-scheduler v1.37 without --feature-gates hands
+// the plugin, as far as it reads them (TaintTolerationComparisonOperators is alpha, off).
+var defaultFeatures = plfeature.Features{}
+
 func newPlugin(t testing.TB, rules ...config.PriorityTaintRule) *PriorityTaints {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
@@ -44,7 +49,7 @@ func newPlugin(t testing.TB, rules ...config.PriorityTaintRule) *PriorityTaints 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil)
+	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, defaultFeatures)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,11 +400,11 @@ func TestSignPod(t *testing.T) {
 
 func TestNewRejectsInvalidArgs(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	_, err := New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved","minPriority":1,"effct":"x"}]}`)}, nil)
+	_, err := New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved","minPriority":1,"effct":"x"}]}`)}, nil, defaultFeatures)
 	if err == nil || !strings.Contains(err.Error(), `unknown field "effct"`) {
 		t.Errorf("New error = %v, want unknown field", err)
 	}
-	_, err = New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved"}]}`)}, nil)
+	_, err = New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved"}]}`)}, nil, defaultFeatures)
 	if err == nil || !strings.Contains(err.Error(), "PriorityTaints: args.rules[0].minPriority: Required value") {
 		t.Errorf("New error = %v, want minPriority required", err)
 	}
@@ -425,5 +430,45 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 	}
 	if _, s := pl.SignPod(ctx, empty); !s.IsSuccess() {
 		t.Fatal(s)
+	}
+}
+
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do, and the
+// TaintTolerationComparisonOperators gate decides, as in TaintToleration, whether a Gt
+// or Lt toleration tolerates a reserved taint at all.
+func TestFeatureGates(t *testing.T) {
+	tier5 := v1.Taint{Key: "berth.io/tier", Value: "5", Effect: v1.TaintEffectNoSchedule}
+	above3 := v1.Toleration{Key: "berth.io/tier", Operator: v1.TolerationOpGt, Value: "3"}
+	tests := []struct {
+		name     string
+		fts      plfeature.Features
+		wantCode fwk.Code
+	}{
+		{name: "with comparison operators, a Gt toleration tolerates the reserved taint, so the low-priority pod is rejected",
+			fts: plfeature.Features{EnableTaintTolerationComparisonOperators: true}, wantCode: fwk.UnschedulableAndUnresolvable},
+		{name: "without them the toleration tolerates nothing and the pod is TaintToleration's to reject",
+			fts: plfeature.Features{}, wantCode: fwk.Success},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: []config.PriorityTaintRule{cfgRule("berth.io/tier", "", critical)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := p.(*PriorityTaints)
+			low := pod(ptr.To[int32](0), above3)
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, low, nil); !s.IsSuccess() {
+				t.Fatal(s)
+			}
+			if got := pl.Filter(ctx, cs, low, nodeInfo("n1", tier5)); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+		})
 	}
 }

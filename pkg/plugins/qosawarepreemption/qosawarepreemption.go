@@ -25,7 +25,6 @@ import (
 	policy "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
@@ -88,15 +87,10 @@ var (
 // Name returns the plugin's name.
 func (pl *QoSAwarePreemption) Name() string { return Name }
 
-// New is the registry factory: it reads the scheduler's feature gates as upstream's
-// registry does for DefaultPreemption.
-func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
-	return NewWithFeatures(ctx, obj, h, plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate))
-}
-
-// NewWithFeatures builds the plugin with explicit scheduler features (tests use it to
-// switch async preemption).
-func NewWithFeatures(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (*QoSAwarePreemption, error) {
+// New builds the plugin from QoSAwarePreemptionArgs and the scheduler's features,
+// which it hands to the upstream DefaultPreemption it delegates to (async preemption,
+// pod-group preemption, ...).
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.QoSAwarePreemptionArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err

@@ -15,7 +15,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -64,13 +63,12 @@ var (
 	_ fwk.SignPlugin        = &QoSPlacement{}
 )
 
-// New builds the plugin from QoSPlacementArgs.
-func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+// New builds the plugin from QoSPlacementArgs and the scheduler's features.
+func New(_ context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.QoSPlacementArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
-	fts := plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
 	pl := &QoSPlacement{
 		handle:  h,
 		percent: int64(*args.MaxMemoryLimitOvercommitPercent),

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 )
 
@@ -64,6 +65,14 @@ func nodeInfo(name, memory string, pods ...*v1.Pod) fwk.NodeInfo {
 	return ni
 }
 
+// defaultFeatures are the features a kube-scheduler v1.37 without --feature-gates hands
+// the plugin, as far as it reads them.
+var defaultFeatures = plfeature.Features{
+	EnablePodLevelResources:                       true,
+	EnableInPlacePodVerticalScaling:               true,
+	EnableInPlacePodLevelResourcesVerticalScaling: true,
+}
+
 func newPlugin(t testing.TB, args string) *QoSPlacement {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
@@ -71,7 +80,7 @@ func newPlugin(t testing.TB, args string) *QoSPlacement {
 	if args != "" {
 		obj = &runtime.Unknown{Raw: []byte(args)}
 	}
-	p, err := New(ctx, obj, nil)
+	p, err := New(ctx, obj, nil, defaultFeatures)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +545,7 @@ func TestNewRejectsInvalidArgs(t *testing.T) {
 		`{"maxMemoryLimitOvercommitPercent": 50}`: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: Invalid value: 50",
 		`{"percent": 150}`:                        `unknown field "percent"`,
 	} {
-		_, err := New(ctx, &runtime.Unknown{Raw: []byte(raw)}, nil)
+		_, err := New(ctx, &runtime.Unknown{Raw: []byte(raw)}, nil, defaultFeatures)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(%s) error = %v, want it to contain %q", raw, err, want)
 		}
@@ -560,5 +569,58 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 		if _, s := pl.SignPod(ctx, p); !s.IsSuccess() {
 			t.Fatal(s)
 		}
+	}
+}
+
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do.
+// PodLevelResources decides whether a pod-level memory limit is the pod's limit;
+// InPlacePodVerticalScaling whether a scheduled pod shrinking in place requeues pods
+// the guard rejected.
+func TestFeatureGates(t *testing.T) {
+	// The incoming pod limits its container at 1Gi and the pod at 6Gi; the node's 8Gi
+	// allow 12Gi of limits and already hold 8Gi.
+	podLevel := podOf(container("app", res{"memory": "1Gi"}, res{"memory": "1Gi"})).
+		Resources(v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceMemory: resource.MustParse("6Gi")}}).Obj()
+	tests := []struct {
+		name          string
+		fts           plfeature.Features
+		wantCode      fwk.Code
+		wantScaleDown bool
+	}{
+		{name: "with pod-level resources the pod's limit is 6Gi: 14Gi would be too much",
+			fts: plfeature.Features{EnablePodLevelResources: true}, wantCode: fwk.Unschedulable},
+		{name: "without them it is its container's 1Gi",
+			fts: plfeature.Features{}, wantCode: fwk.Success},
+		{name: "with in-place scaling a scheduled pod's scale-down is an event",
+			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, wantCode: fwk.Success, wantScaleDown: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			p, err := New(ctx, nil, nil, tt.fts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := p.(*QoSPlacement)
+			cs := framework.NewCycleState()
+			node := nodeInfo("n", "8Gi", burstable("4Gi"), burstable("4Gi"))
+			if _, s := pl.PreFilter(ctx, cs, podLevel, []fwk.NodeInfo{node}); !s.IsSuccess() {
+				t.Fatal(s)
+			}
+			if got := pl.Filter(ctx, cs, podLevel, node); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+			events, err := pl.EventsToRegister(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scaleDown := false
+			for _, e := range events {
+				scaleDown = scaleDown || e.Event.ActionType&fwk.UpdatePodScaleDown != 0
+			}
+			if scaleDown != tt.wantScaleDown {
+				t.Errorf("EventsToRegister has a scale-down event: %v, want %v", scaleDown, tt.wantScaleDown)
+			}
+		})
 	}
 }
