@@ -179,13 +179,17 @@ func (pl *PriorityTaints) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 	return nil
 }
 
+// doNotSchedule selects the taints Filter judges, NoSchedule and NoExecute, with
+// upstream TaintToleration's own filter.
+var doNotSchedule = helper.DoNotScheduleTaintsFilterFunc()
+
 // reservedTolerated returns the first NoSchedule/NoExecute taint that one of rules
 // reserves and the tolerations tolerate, with the matching rule of highest
 // minPriority; nil if none.
 func (pl *PriorityTaints) reservedTolerated(logger klog.Logger, taints []v1.Taint, tolerations []v1.Toleration, rules []rule) (*v1.Taint, *rule) {
 	for i := range taints {
 		t := &taints[i]
-		if t.Effect != v1.TaintEffectNoSchedule && t.Effect != v1.TaintEffectNoExecute {
+		if !doNotSchedule(t) {
 			continue
 		}
 		for j := range rules {
