@@ -20,6 +20,7 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const (
@@ -48,8 +49,9 @@ type PriorityHeadroom struct {
 	// these.
 	resources []v1.ResourceName
 
-	enablePodLevelResources bool
-	enableInPlaceScaling    bool
+	enablePodLevelResources                            bool
+	enableInPlaceScaling                               bool
+	enableInPlacePodVerticalScalingSchedulerPreemption bool
 }
 
 var (
@@ -90,6 +92,7 @@ func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Fe
 	pl := newFromArgs(&args)
 	pl.enablePodLevelResources = fts.EnablePodLevelResources
 	pl.enableInPlaceScaling = fts.EnableInPlacePodVerticalScaling
+	pl.enableInPlacePodVerticalScalingSchedulerPreemption = fts.EnableInPlacePodVerticalScalingSchedulerPreemption
 	if len(args.Reservations) == 0 {
 		klog.FromContext(ctx).Info("PriorityHeadroom has no reservations configured and holds nothing back")
 	}
@@ -176,6 +179,9 @@ type check struct {
 // changes the NodeInfo, which Filter reads.
 type preFilterState struct {
 	checks []check
+	// resizing: the pod is bound and the scheduler judges its deferred resize
+	// (resize.Deferred); on its own node Filter counts only its growth.
+	resizing bool
 }
 
 // Clone shares the state: it is never modified after PreFilter.
@@ -255,7 +261,7 @@ func (pl *PriorityHeadroom) PreFilter(_ context.Context, cs fwk.CycleState, pod 
 	if len(checks) == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	cs.Write(preFilterStateKey, &preFilterState{checks: checks})
+	cs.Write(preFilterStateKey, &preFilterState{checks: checks, resizing: resize.Deferred(pl.enableInPlacePodVerticalScalingSchedulerPreemption, pod)})
 	return nil, nil
 }
 
@@ -265,7 +271,16 @@ func (pl *PriorityHeadroom) PreFilterExtensions() fwk.PreFilterExtensions { retu
 // Filter rejects the node when the pod would take a reserved share of a resource. It
 // reads requested amounts from the NodeInfo, so preemption's dry run, which removes
 // victims from it, sees the headroom they free.
-func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+//
+// A pod whose in-place resize the kubelet deferred is judged, not skipped: growing a
+// running low-priority pod into the reserved share takes the headroom as surely as
+// placing a new one, and if Filter passed it, the preemption the scheduler runs for the
+// resize would evict only enough for NodeResourcesFit and leave the reserve filled. On
+// its own node the NodeInfo already counts the pod at its desired size, so Filter
+// counts only its growth over that entry, as NodeResourcesFit does; the pod already
+// holds its pod slot. Whether it could fit at all (Unresolvable) is still judged at its
+// full size.
+func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
 	data, err := cs.Read(preFilterStateKey)
 	if err != nil {
 		return fwk.AsStatus(fmt.Errorf("reading %q from cycleState: %w", preFilterStateKey, err))
@@ -273,6 +288,12 @@ func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.P
 	s, ok := data.(*preFilterState)
 	if !ok {
 		return fwk.AsStatus(fmt.Errorf("invalid PreFilter state, got type %T", data))
+	}
+	var held fwk.Resource
+	if s.resizing {
+		if pi := resize.Held(nodeInfo, pod); pi != nil {
+			held = pi.CalculateResource().Resource
+		}
 	}
 	allocatable, requested := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
 	for i := range s.checks {
@@ -290,7 +311,7 @@ func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.P
 			used = nodeAmount(requested, c.rule)
 		}
 		lim := limit(alloc, c.percent)
-		if c.request > lim-used {
+		if growth(c, held) > lim-used {
 			if c.request > lim {
 				// Even an empty node would not take it: preemption cannot help.
 				return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, c.message)
@@ -299,6 +320,19 @@ func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.P
 		}
 	}
 	return nil
+}
+
+// growth is what placing the pod adds to the node's amount of c's resource: its
+// request, or for a resize judged on its own node (held: the node's entry for the pod)
+// what the request exceeds that entry by.
+func growth(c *check, held fwk.Resource) int64 {
+	switch {
+	case held == nil:
+		return c.request
+	case c.kind == kindPods:
+		return 0
+	}
+	return max(0, c.request-nodeAmount(held, c.rule))
 }
 
 // SignPod signs the reservation tier and the pod's requests of the reserved resources:

@@ -484,3 +484,92 @@ func TestFeatureGates(t *testing.T) {
 		})
 	}
 }
+
+// deferredResize is a running priority-0 pod on node whose cpu request the user raised
+// from cpu to want and whose resize the kubelet deferred: the spec asks want, the
+// status still reports cpu.
+func deferredResize(node, cpu, want string) *v1.Pod {
+	p := st.MakePod().Namespace("ns").Name("resizing").UID("resizing").Node(node).Priority(0).
+		Req(map[v1.ResourceName]string{"cpu": want}).
+		Condition(v1.PodResizePending, v1.ConditionTrue, v1.PodReasonDeferred).Obj()
+	actual := v1.ResourceList{v1.ResourceCPU: apiresource.MustParse(cpu)}
+	p.Status.ContainerStatuses = []v1.ContainerStatus{{
+		Name:               p.Spec.Containers[0].Name,
+		AllocatedResources: actual,
+		Resources:          &v1.ResourceRequirements{Requests: actual},
+	}}
+	return p
+}
+
+// TestDeferredResizeIsJudgedByItsGrowthOnItsOwnNode: with
+// InPlacePodVerticalScalingSchedulerPreemption the scheduler re-judges a running pod
+// whose resize the kubelet deferred, on its own node, whose NodeInfo already counts the
+// pod at its new size. The headroom still binds the resize; the pod is not counted
+// twice. Nodes have 10 cpus, 7.5 of them open to priority 0.
+func TestDeferredResizeIsJudgedByItsGrowthOnItsOwnNode(t *testing.T) {
+	keeper := running("keeper", 0, map[v1.ResourceName]string{"cpu": "4"})
+	judge := plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}
+	tests := []struct {
+		name     string
+		fts      plfeature.Features
+		pod      *v1.Pod
+		node     *framework.NodeInfo
+		wantCode fwk.Code
+	}{
+		{
+			name: "growing from 2 to 3 cpus leaves the node at 7 of 7.5: the resize fits",
+			fts:  judge, pod: deferredResize("n1", "2", "3"),
+			node:     node(nil, keeper, deferredResize("n1", "2", "3")),
+			wantCode: fwk.Success,
+		},
+		{
+			name: "growing to 4 cpus would take the node to 8: preemption may make room",
+			fts:  judge, pod: deferredResize("n1", "2", "4"),
+			node:     node(nil, keeper, deferredResize("n1", "2", "4")),
+			wantCode: fwk.Unschedulable,
+		},
+		{
+			name: "growing to 8 cpus exceeds 7.5 even on an empty node",
+			fts:  judge, pod: deferredResize("n1", "2", "8"),
+			node:     node(nil, keeper, deferredResize("n1", "2", "8")),
+			wantCode: fwk.UnschedulableAndUnresolvable,
+		},
+		{
+			name: "on another node the pod counts at its full size",
+			fts:  judge, pod: deferredResize("n1", "2", "3"),
+			node: func() *framework.NodeInfo {
+				ni := framework.NewNodeInfo(keeper, running("other", 0, map[v1.ResourceName]string{"cpu": "1"}))
+				ni.SetNode(st.MakeNode().Name("n2").Capacity(map[v1.ResourceName]string{"cpu": "10", "memory": "10Gi", "pods": "10"}).Obj())
+				return ni
+			}(),
+			wantCode: fwk.Unschedulable,
+		},
+		{
+			name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
+			fts:  plfeature.Features{}, pod: deferredResize("n1", "2", "3"),
+			node:     node(nil, keeper, deferredResize("n1", "2", "3")),
+			wantCode: fwk.Unschedulable,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			raw, err := json.Marshal(exampleArgs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := p.(*PriorityHeadroom)
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, tt.pod, nil); !s.IsSuccess() {
+				t.Fatal(s)
+			}
+			if got := pl.Filter(ctx, cs, tt.pod, tt.node); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+		})
+	}
+}

@@ -24,6 +24,7 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const (
@@ -49,7 +50,8 @@ type PriorityTaints struct {
 	// prefix instead of copying it.
 	rules []rule
 
-	enableTaintTolerationComparisonOperators bool
+	enableTaintTolerationComparisonOperators           bool
+	enableInPlacePodVerticalScalingSchedulerPreemption bool
 }
 
 var (
@@ -81,6 +83,7 @@ func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Fe
 	}
 	pl := newFromArgs(&args)
 	pl.enableTaintTolerationComparisonOperators = fts.EnableTaintTolerationComparisonOperators
+	pl.enableInPlacePodVerticalScalingSchedulerPreemption = fts.EnableInPlacePodVerticalScalingSchedulerPreemption
 	if len(pl.rules) == 0 {
 		klog.FromContext(ctx).Info("PriorityTaints has no rules configured and reserves no taint")
 	}
@@ -145,7 +148,17 @@ func (pl *PriorityTaints) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFra
 
 // PreFilter finds the rules binding the pod; a pod at or above every rule's minPriority
 // (or any pod, with no rules) skips Filter.
+//
+// A pod whose in-place resize the kubelet deferred skips Filter too, as it does
+// upstream TaintToleration's: it is already running on the node the scheduler now
+// judges the resize on, and a resize changes neither its priority, nor its
+// tolerations, nor the node's taints. Rejecting it here (say, because a rule or a taint
+// was added after it was placed) would only deny the resize the preemption that could
+// make room for it, and would not move the pod off the reserved pool.
 func (pl *PriorityTaints) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	if resize.Deferred(pl.enableInPlacePodVerticalScalingSchedulerPreemption, pod) {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
 	rules := pl.bindingRules(pod)
 	if len(rules) == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)

@@ -472,3 +472,44 @@ func TestFeatureGates(t *testing.T) {
 		})
 	}
 }
+
+// TestPodWhoseResizeIsDeferredSkipsTheFilter: with InPlacePodVerticalScalingSchedulerPreemption
+// the scheduler re-judges a running pod whose resize the kubelet deferred, on its own
+// node; like TaintToleration, PriorityTaints has nothing to say about a resize.
+func TestPodWhoseResizeIsDeferredSkipsTheFilter(t *testing.T) {
+	// A low-priority pod already on a reserved node (placed before the rule existed).
+	running := pod(ptr.To[int32](0), tolerateReserved)
+	running.Spec.NodeName = "n1"
+	running.Status.Conditions = []v1.PodCondition{{Type: v1.PodResizePending, Status: v1.ConditionTrue, Reason: v1.PodReasonDeferred}}
+	for _, tt := range []struct {
+		name     string
+		fts      plfeature.Features
+		wantSkip bool
+	}{
+		{name: "with the scheduler judging deferred resizes the pod skips Filter", fts: plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}, wantSkip: true},
+		{name: "without it the pod is filtered as any other and rejected", fts: plfeature.Features{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: []config.PriorityTaintRule{cfgRule("berth.io/reserved", "", critical)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := p.(*PriorityTaints)
+			cs := framework.NewCycleState()
+			_, s := pl.PreFilter(ctx, cs, running, nil)
+			if s.IsSkip() != tt.wantSkip {
+				t.Fatalf("PreFilter = %v, want Skip: %v", s, tt.wantSkip)
+			}
+			if !tt.wantSkip {
+				if got := pl.Filter(ctx, cs, running, nodeInfo("n1", reservedNoSchedule)); got.Code() != fwk.UnschedulableAndUnresolvable {
+					t.Errorf("Filter = %v, want UnschedulableAndUnresolvable", got)
+				}
+			}
+		})
+	}
+}

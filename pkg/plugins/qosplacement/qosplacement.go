@@ -24,6 +24,7 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const (
@@ -50,7 +51,8 @@ type QoSPlacement struct {
 	specOpts resourcehelper.PodResourcesOptions
 	limits   *limitCache
 
-	enableInPlacePodVerticalScaling bool
+	enableInPlacePodVerticalScaling                    bool
+	enableInPlacePodVerticalScalingSchedulerPreemption bool
 }
 
 var (
@@ -80,7 +82,8 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Feat
 		specOpts: resourcehelper.PodResourcesOptions{
 			SkipPodLevelResources: !fts.EnablePodLevelResources,
 		},
-		enableInPlacePodVerticalScaling: fts.EnableInPlacePodVerticalScaling,
+		enableInPlacePodVerticalScaling:                    fts.EnableInPlacePodVerticalScaling,
+		enableInPlacePodVerticalScalingSchedulerPreemption: fts.EnableInPlacePodVerticalScalingSchedulerPreemption,
 	}
 	pl.limits = newLimitCache(func(p *v1.Pod) int64 { return memoryLimit(p, pl.podOpts) })
 	return pl, nil
@@ -94,6 +97,9 @@ type podState struct {
 	qos v1.PodQOSClass
 	// limit is the pod's own memory limit (memoryLimit), in bytes.
 	limit int64
+	// resizing: the pod is bound and the scheduler judges its deferred resize
+	// (resize.Deferred); on its own node Filter counts only its growth.
+	resizing bool
 }
 
 // Clone shares the state: it is never modified after it is written.
@@ -138,7 +144,11 @@ func (pl *QoSPlacement) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.
 	if q != v1.PodQOSBurstable {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	cs.Write(preFilterStateKey, &podState{qos: q, limit: memoryLimit(pod, pl.specOpts)})
+	cs.Write(preFilterStateKey, &podState{
+		qos:      q,
+		limit:    memoryLimit(pod, pl.specOpts),
+		resizing: resize.Deferred(pl.enableInPlacePodVerticalScalingSchedulerPreemption, pod),
+	})
 	return nil, nil
 }
 
@@ -149,14 +159,28 @@ func (pl *QoSPlacement) PreFilterExtensions() fwk.PreFilterExtensions { return n
 
 // Filter rejects the node when the pod's memory limit would bring the node's sum of
 // memory limits above allocatable × percent / 100. Reaching the bound exactly passes.
-func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+//
+// A Burstable pod whose in-place resize the kubelet deferred is judged, not skipped:
+// the resize raises the limits the node holds as placing a pod does, and if Filter
+// passed it, the preemption the scheduler runs for the resize would free requests for
+// NodeResourcesFit and leave the overcommit above the bound. On its own node the
+// NodeInfo already counts the pod, at the larger of its desired and actuated limits,
+// so Filter adds only what its limit exceeds that entry by, as NodeResourcesFit does
+// with requests.
+func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
 	s, err := readState(cs, preFilterStateKey)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
 	allocatable := nodeInfo.GetAllocatable().GetMemory()
 	allowed := percentOf(allocatable, pl.percent)
-	total := addSat(pl.limits.nodeSum(nodeInfo), s.limit)
+	growth := s.limit
+	if s.resizing {
+		if pi := resize.Held(nodeInfo, pod); pi != nil {
+			growth = max(0, s.limit-pl.limits.get(pi.GetPod()))
+		}
+	}
+	total := addSat(pl.limits.nodeSum(nodeInfo), growth)
 	if total <= allowed {
 		return nil
 	}

@@ -624,3 +624,68 @@ func TestFeatureGates(t *testing.T) {
 		})
 	}
 }
+
+// deferredResize is a running Burstable pod on node (1Gi requested) whose memory limit
+// the user raised from limit to want and whose resize the kubelet deferred: the spec
+// asks want, the status still reports limit.
+func deferredResize(node, limit, want string) *v1.Pod {
+	p := podOf(container("app", res{"memory": "1Gi"}, res{"memory": want})).Node(node).
+		Condition(v1.PodResizePending, v1.ConditionTrue, v1.PodReasonDeferred).Obj()
+	p.Status.ContainerStatuses = []v1.ContainerStatus{{
+		Name:               "app",
+		AllocatedResources: list(res{"memory": "1Gi"}),
+		Resources:          &v1.ResourceRequirements{Requests: list(res{"memory": "1Gi"}), Limits: list(res{"memory": limit})},
+	}}
+	return p
+}
+
+// TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode: with
+// InPlacePodVerticalScalingSchedulerPreemption the scheduler re-judges a running pod
+// whose resize the kubelet deferred, on its own node, whose NodeInfo already counts the
+// pod at its new limit. The guard still binds the resize; the pod is not counted twice.
+// Nodes have 8Gi, so 12Gi of limits.
+func TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode(t *testing.T) {
+	judge := plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true, EnableInPlacePodVerticalScaling: true}
+	// The node's copy of the pod is the same object as the queue's: same UID.
+	own := func(want string) (*v1.Pod, fwk.NodeInfo) {
+		p := deferredResize("n", "4Gi", want)
+		return p, nodeInfo("n", "8Gi", burstable("4Gi"), p)
+	}
+	tests := []struct {
+		name     string
+		fts      plfeature.Features
+		want     string
+		other    bool
+		wantCode fwk.Code
+	}{
+		{name: "raising the limit from 4Gi to 6Gi leaves the node at 10Gi of 12Gi: the resize fits",
+			fts: judge, want: "6Gi", wantCode: fwk.Success},
+		{name: "raising it to 9Gi would take the node to 13Gi",
+			fts: judge, want: "9Gi", wantCode: fwk.Unschedulable},
+		{name: "on another node the pod counts at its full limit",
+			fts: judge, want: "6Gi", other: true, wantCode: fwk.Unschedulable},
+		{name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
+			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, want: "6Gi", wantCode: fwk.Unschedulable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			p, err := New(ctx, nil, nil, tt.fts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := p.(*QoSPlacement)
+			pod, node := own(tt.want)
+			if tt.other {
+				node = nodeInfo("m", "8Gi", burstable("4Gi"), burstable("4Gi"))
+			}
+			cs := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, cs, pod, []fwk.NodeInfo{node}); !s.IsSuccess() {
+				t.Fatal(s)
+			}
+			if got := pl.Filter(ctx, cs, pod, node); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+		})
+	}
+}
