@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -12,10 +13,13 @@ import (
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	featuregatetesting "k8s.io/component-base/featuregate/testing"
 	"k8s.io/klog/v2/ktesting"
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/pkg/features"
+	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	plugintesting "k8s.io/kubernetes/pkg/scheduler/framework/plugins/testing"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 
@@ -116,5 +120,54 @@ func TestSchedulerCommandHandsFeatureGatesFlagToPlugins(t *testing.T) {
 	}
 	if !honoured {
 		t.Error("--feature-gates=TaintTolerationComparisonOperators=true did not reach PriorityTaints")
+	}
+}
+
+// TestSignerNamesFollowUpstreamsForm: every berth sign fragment is keyed as upstream's
+// are (k8s.io/kube-scheduler/framework, signers.go): "v1.Pod.", the pod field it comes
+// from, and "()" where the plugin derives a value. The framework merges all plugins'
+// fragments into one signature by key, so a key must be upstream's own (same value,
+// e.g. the tolerations) or belong to one berth plugin: two plugins sharing a key would
+// overwrite each other's fragment.
+func TestSignerNamesFollowUpstreamsForm(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	upstream := map[string]bool{}
+	for _, k := range []string{fwk.DynamicResourcesSignerName, fwk.ImageNamesSignerName, fwk.LabelsSignerName,
+		fwk.NodeNameSignerName, fwk.NodeAffinitySignerName, fwk.NodeSelectorSignerName, fwk.HostPortsSignerName,
+		fwk.ResourcesSignerName, fwk.SchedulerNameSignerName, fwk.TolerationsSignerName, fwk.VolumesSignerName,
+		fwk.FeaturesSignerName} {
+		upstream[k] = true
+	}
+	reg := RegistryWithFeatures(plfeature.Features{})
+	args := map[string]string{
+		priorityheadroom.Name: `{"reservations": [{"belowPriority": 1000, "reservePercent": {"cpu": 25}}]}`,
+		prioritytaints.Name:   `{"rules": [{"key": "berth.io/reserved", "minPriority": 1000}]}`,
+	}
+	pod := st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{v1.ResourceCPU: "1", v1.ResourceMemory: "1Gi"}).Obj()
+	owner := map[string]string{}
+	for _, name := range []string{priorityheadroom.Name, priorityplacement.Name, prioritytaints.Name, qosplacement.Name} {
+		var obj runtime.Object
+		if a, ok := args[name]; ok {
+			obj = &runtime.Unknown{Raw: []byte(a), ContentType: runtime.ContentTypeJSON}
+		}
+		pl := plugintesting.SetupPlugin(ctx, t, reg[name], obj, cache.NewEmptySnapshot())
+		fragments, s := pl.(fwk.SignPlugin).SignPod(ctx, pod)
+		if !s.IsSuccess() {
+			t.Fatalf("%s: SignPod = %v", name, s)
+		}
+		for _, f := range fragments {
+			switch {
+			case upstream[f.Key]:
+			case !strings.HasPrefix(f.Key, "v1.Pod."):
+				t.Errorf("%s signs %q: want upstream's form, v1.Pod.<field>[.<Derived>()]", name, f.Key)
+			case owner[f.Key] != "" && owner[f.Key] != name:
+				t.Errorf("%s and %s both sign %q", owner[f.Key], name, f.Key)
+			default:
+				owner[f.Key] = name
+			}
+		}
+	}
+	if len(owner) != 7 {
+		t.Errorf("berth's own keys %v: want the seven the four plugins sign for this pod", owner)
 	}
 }

@@ -29,10 +29,12 @@ const (
 
 	preFilterStateKey = "PreFilter" + Name
 
-	// signTierKey and signRequestsKey sign what Filter's answer depends on: which
-	// reservations bind the pod, and its requests of the reserved resources.
-	signTierKey     = "berth.PriorityHeadroom.Tier"
-	signRequestsKey = "berth.PriorityHeadroom.Requests"
+	// tierSignerName and requestsSignerName name the sign fragments of what Filter's
+	// answer depends on, in upstream's form (the pod field, then what the plugin derives
+	// from it): which reservations bind the pod, and its requests of the reserved
+	// resources.
+	tierSignerName     = "v1.Pod.Spec.Priority.PriorityHeadroomTier()"
+	requestsSignerName = "v1.Pod.Spec.ContainerRequestsAndOverheads().PriorityHeadroomReserved()"
 )
 
 // PriorityHeadroom rejects a node when placing the pod there would bring the node's
@@ -341,7 +343,7 @@ func growth(c *check, held fwk.Resource) int64 {
 func (pl *PriorityHeadroom) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	k := pl.tier(corev1helpers.PodPriority(pod))
 	if len(pl.tiers[k]) == 0 {
-		return []fwk.SignFragment{{Key: signTierKey, Value: k}}, nil
+		return []fwk.SignFragment{{Key: tierSignerName, Value: k}}, nil
 	}
 	req := pl.requests(pod)
 	amounts := make([]int64, len(pl.tiers[k]))
@@ -349,8 +351,8 @@ func (pl *PriorityHeadroom) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignF
 		amounts[i] = amount(req, r)
 	}
 	return []fwk.SignFragment{
-		{Key: signTierKey, Value: k},
-		{Key: signRequestsKey, Value: amounts},
+		{Key: tierSignerName, Value: k},
+		{Key: requestsSignerName, Value: amounts},
 	}, nil
 }
 

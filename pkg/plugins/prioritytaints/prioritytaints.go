@@ -34,11 +34,12 @@ const (
 	preFilterStateKey = "PreFilter" + Name
 	preScoreStateKey  = "PreScore" + Name
 
-	// signRulesKey signs what Filter's and Score's answers depend on besides the
-	// tolerations: which rules bind the pod. The rules binding a pod are always the k
-	// with the highest minPriority, so k alone identifies them; pods of different
-	// priorities bound by the same rules share a signature.
-	signRulesKey = "berth.PriorityTaints.BindingRules()"
+	// bindingRulesSignerName names the sign fragment of what Filter's and Score's
+	// answers depend on besides the tolerations, in upstream's form (the pod field, then
+	// what the plugin derives from it): which rules bind the pod. The rules binding a pod
+	// are always the k with the highest minPriority, so k alone identifies them; pods of
+	// different priorities bound by the same rules share a signature.
+	bindingRulesSignerName = "v1.Pod.Spec.Priority.PriorityTaintsBindingRules()"
 )
 
 // PriorityTaints rejects a node for a pod that tolerates one of the node's NoSchedule or
@@ -142,7 +143,7 @@ func readState(cs fwk.CycleState, key fwk.StateKey) (*state, error) {
 func (pl *PriorityTaints) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	return []fwk.SignFragment{
 		{Key: fwk.TolerationsSignerName, Value: fwk.TolerationsSigner(pod)},
-		{Key: signRulesKey, Value: len(pl.bindingRules(pod))},
+		{Key: bindingRulesSignerName, Value: len(pl.bindingRules(pod))},
 	}, nil
 }
 

@@ -34,9 +34,12 @@ const (
 	preFilterStateKey = "PreFilter" + Name
 	preScoreStateKey  = "PreScore" + Name
 
-	// signKey signs everything Filter and Score read from the pod: its QoS class and its
-	// memory limit as the plugin counts it.
-	signKey = "berth.QoSPlacement.QOSClassAndMemoryLimit()"
+	// qosClassSignerName and memoryLimitSignerName name the sign fragments of
+	// everything Filter and Score read from the pod, in upstream's form (the pod field,
+	// then what the plugin derives from it): its QoS class and its memory limit as the
+	// plugin counts it.
+	qosClassSignerName    = "v1.Pod.Status.QOSClass"
+	memoryLimitSignerName = "v1.Pod.Spec.ContainerLimitsAndOverheads().QoSPlacementMemoryLimit()"
 )
 
 // QoSPlacement is the memory-limit overcommit guard (Filter) and the eviction-risk score.
@@ -117,18 +120,13 @@ func readState(cs fwk.CycleState, key fwk.StateKey) (*podState, error) {
 	return s, nil
 }
 
-type signature struct {
-	QOSClass    v1.PodQOSClass
-	MemoryLimit int64
-}
-
 // SignPod signs the pod's QoS class and memory limit: pods equal in both get the same
 // answers from Filter and Score on the same nodes.
 func (pl *QoSPlacement) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	return []fwk.SignFragment{{Key: signKey, Value: signature{
-		QOSClass:    qos.GetPodQOS(pod),
-		MemoryLimit: memoryLimit(pod, pl.specOpts),
-	}}}, nil
+	return []fwk.SignFragment{
+		{Key: qosClassSignerName, Value: qos.GetPodQOS(pod)},
+		{Key: memoryLimitSignerName, Value: memoryLimit(pod, pl.specOpts)},
+	}, nil
 }
 
 // PreFilter computes the pod's memory limit once. Only Burstable pods are guarded:
