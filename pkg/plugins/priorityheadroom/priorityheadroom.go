@@ -20,6 +20,7 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
 	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
@@ -189,6 +190,10 @@ type preFilterState struct {
 // Clone shares the state: it is never modified after PreFilter.
 func (s *preFilterState) Clone() fwk.StateData { return s }
 
+func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
+	return cyclestate.Read[*preFilterState](cs, preFilterStateKey, "preFilter")
+}
+
 // requests computes the pod's requests as NodeResourcesFit does (init containers,
 // sidecars, overhead, pod-level resources) into upstream's Resource.
 func (pl *PriorityHeadroom) requests(pod *v1.Pod) *framework.Resource {
@@ -283,13 +288,9 @@ func (pl *PriorityHeadroom) PreFilterExtensions() fwk.PreFilterExtensions { retu
 // holds its pod slot. Whether it could fit at all (Unresolvable) is still judged at its
 // full size.
 func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	data, err := cs.Read(preFilterStateKey)
+	s, err := getPreFilterState(cs)
 	if err != nil {
-		return fwk.AsStatus(fmt.Errorf("reading %q from cycleState: %w", preFilterStateKey, err))
-	}
-	s, ok := data.(*preFilterState)
-	if !ok {
-		return fwk.AsStatus(fmt.Errorf("invalid PreFilter state, got type %T", data))
+		return fwk.AsStatus(err)
 	}
 	var held fwk.Resource
 	if s.resizing {

@@ -24,6 +24,7 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
 	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
@@ -126,16 +127,12 @@ type state struct {
 // Clone shares the state: it is never modified after it is written.
 func (s *state) Clone() fwk.StateData { return s }
 
-func readState(cs fwk.CycleState, key fwk.StateKey) (*state, error) {
-	c, err := cs.Read(key)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", key, err)
-	}
-	s, ok := c.(*state)
-	if !ok {
-		return nil, fmt.Errorf("%q in cycleState has type %T, want *state", key, c)
-	}
-	return s, nil
+func getPreFilterState(cs fwk.CycleState) (*state, error) {
+	return cyclestate.Read[*state](cs, preFilterStateKey, "preFilter")
+}
+
+func getPreScoreState(cs fwk.CycleState) (*state, error) {
+	return cyclestate.Read[*state](cs, preScoreStateKey, "preScore")
 }
 
 // SignPod signs the pod's tolerations and which rules bind it, everything Filter and
@@ -177,7 +174,7 @@ func (pl *PriorityTaints) PreFilterExtensions() fwk.PreFilterExtensions { return
 // TaintToleration, which already rejects the node for them: rejecting here too would
 // only repeat (or, depending on the order, replace) upstream's reason.
 func (pl *PriorityTaints) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	s, err := readState(cs, preFilterStateKey)
+	s, err := getPreFilterState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
@@ -235,7 +232,7 @@ func (pl *PriorityTaints) PreScore(_ context.Context, cs fwk.CycleState, pod *v1
 // a toleration (which makes upstream TaintToleration indifferent) does not change that.
 // NormalizeScore reverses the count, so more reserved taints mean a lower score.
 func (pl *PriorityTaints) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	s, err := readState(cs, preScoreStateKey)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}

@@ -35,6 +35,7 @@ import (
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
 	"github.com/berth-sched/berth/pkg/plugins/internal/qosrank"
 )
 
@@ -57,8 +58,8 @@ const (
 	ReasonPreemptionNominated = "PreemptionNominated"
 )
 
-// stateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
-const stateKey fwk.StateKey = Name
+// postFilterStateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
+const postFilterStateKey fwk.StateKey = "PostFilter" + Name
 
 // QoSAwarePreemption implements upstream's preemption.Interface with berth's rules. See
 // the package documentation.
@@ -130,10 +131,10 @@ func upstreamArgs(a config.QoSAwarePreemptionArgs) *schedconfig.DefaultPreemptio
 	}
 }
 
-// cycleRecord is what one PostFilter run shares with its SelectVictimsOnNode calls: the
+// postFilterState is what one PostFilter run shares with its SelectVictimsOnNode calls: the
 // preemptor's affinity terms, resolved once, and the victims found per node, read back
 // for the preemptor's event once the node is chosen.
-type cycleRecord struct {
+type postFilterState struct {
 	affinity []fwk.AffinityTerm
 
 	mu      sync.Mutex
@@ -142,9 +143,9 @@ type cycleRecord struct {
 
 // Clone returns the record itself: the Evaluator clones the cycle state for every node
 // it dry-runs, and the record must collect the victims of all of them.
-func (r *cycleRecord) Clone() fwk.StateData { return r }
+func (r *postFilterState) Clone() fwk.StateData { return r }
 
-func (r *cycleRecord) setVictims(node string, pods []*v1.Pod) {
+func (r *postFilterState) setVictims(node string, pods []*v1.Pod) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.victims == nil {
@@ -153,22 +154,14 @@ func (r *cycleRecord) setVictims(node string, pods []*v1.Pod) {
 	r.victims[node] = pods
 }
 
-func (r *cycleRecord) victimsOn(node string) []*v1.Pod {
+func (r *postFilterState) victimsOn(node string) []*v1.Pod {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.victims[node]
 }
 
-func readRecord(state fwk.CycleState) *cycleRecord {
-	if state == nil {
-		return nil
-	}
-	d, err := state.Read(stateKey)
-	if err != nil {
-		return nil
-	}
-	r, _ := d.(*cycleRecord)
-	return r
+func getPostFilterState(cs fwk.CycleState) (*postFilterState, error) {
+	return cyclestate.Read[*postFilterState](cs, postFilterStateKey, "postFilter")
 }
 
 // PostFilter runs upstream's preemption Evaluator with berth's Interface.
@@ -177,8 +170,8 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 	// attempts; berth's replaces DefaultPreemption's, so it keeps counting.
 	schedmetrics.PreemptionAttempts.Inc()
 
-	rec := &cycleRecord{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
-	state.Write(stateKey, rec)
+	rec := &postFilterState{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
+	state.Write(postFilterStateKey, rec)
 	result, status := pl.evaluator.Preempt(ctx, state, pod, m)
 	attemptsTotal.WithLabelValues(attemptResult(result, status)).Inc()
 
@@ -279,7 +272,12 @@ func (pl *QoSAwarePreemption) PodEligibleToPreemptOthers(ctx context.Context, po
 // first in berth's order, keeping each one whose return still lets the preemptor fit.
 func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk.CycleState, preemptor *v1.Pod, nodeInfo fwk.NodeInfo,
 	allPossibleVictims []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
-	rec := readRecord(state)
+	// The state is missing when something other than PostFilter (a test, another
+	// preemption driver) asks for victims: the terms are resolved here then.
+	var rec *postFilterState
+	if state != nil {
+		rec, _ = getPostFilterState(state)
+	}
 	var terms []fwk.AffinityTerm
 	if rec != nil {
 		terms = rec.affinity

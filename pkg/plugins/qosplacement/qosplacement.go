@@ -24,6 +24,7 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
 	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
@@ -108,16 +109,12 @@ type podState struct {
 // Clone shares the state: it is never modified after it is written.
 func (s *podState) Clone() fwk.StateData { return s }
 
-func readState(cs fwk.CycleState, key fwk.StateKey) (*podState, error) {
-	c, err := cs.Read(key)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", key, err)
-	}
-	s, ok := c.(*podState)
-	if !ok {
-		return nil, fmt.Errorf("%q in cycleState has type %T, want *podState", key, c)
-	}
-	return s, nil
+func getPreFilterState(cs fwk.CycleState) (*podState, error) {
+	return cyclestate.Read[*podState](cs, preFilterStateKey, "preFilter")
+}
+
+func getPreScoreState(cs fwk.CycleState) (*podState, error) {
+	return cyclestate.Read[*podState](cs, preScoreStateKey, "preScore")
 }
 
 // SignPod signs the pod's QoS class and memory limit: pods equal in both get the same
@@ -166,7 +163,7 @@ func (pl *QoSPlacement) PreFilterExtensions() fwk.PreFilterExtensions { return n
 // so Filter adds only what its limit exceeds that entry by, as NodeResourcesFit does
 // with requests.
 func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	s, err := readState(cs, preFilterStateKey)
+	s, err := getPreFilterState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
@@ -222,7 +219,7 @@ func (pl *QoSPlacement) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.P
 //   - Guaranteed pods: MaxNodeScore × (A − min(L, A)) / A, already 0..MaxNodeScore
 //     (0 if A is 0): the less of the node its neighbours may burst into, the better.
 func (pl *QoSPlacement) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	s, err := readState(cs, preScoreStateKey)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
@@ -252,7 +249,7 @@ func (pl *QoSPlacement) ScoreExtensions() fwk.ScoreExtensions { return pl }
 // MaxNodeScore × slack / max(slack) (all 0 if no node has slack); Guaranteed pods'
 // scores are already on the 0..MaxNodeScore scale and stay as they are.
 func (pl *QoSPlacement) NormalizeScore(_ context.Context, cs fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
-	s, err := readState(cs, preScoreStateKey)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
