@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,17 +34,34 @@ func exampleArgs(extra ...config.HeadroomReservation) *config.PriorityHeadroomAr
 // the plugin, as far as it reads them.
 var defaultFeatures = plfeature.Features{EnablePodLevelResources: true, EnableInPlacePodVerticalScaling: true}
 
+// newPlugin builds the plugin as a kube-scheduler without --feature-gates would.
 func newPlugin(t testing.TB, args *config.PriorityHeadroomArgs) *PriorityHeadroom {
+	t.Helper()
+	return newPluginWith(t, defaultFeatures, args)
+}
+
+func newPluginWith(t testing.TB, fts plfeature.Features, args *config.PriorityHeadroomArgs) *PriorityHeadroom {
 	t.Helper()
 	raw, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil, defaultFeatures)
+	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil, fts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p.(*PriorityHeadroom)
+}
+
+// filter runs PreFilter, which must not skip the pod, then Filter on ni.
+func filter(t *testing.T, pl *PriorityHeadroom, pod *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	t.Helper()
+	ctx := context.Background()
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() {
+		t.Fatalf("PreFilter = %v", s)
+	}
+	return pl.Filter(ctx, cs, pod, ni)
 }
 
 // node is a 10-cpu, 10Gi, 10-pod node (plus extra allocatable) running pods.
@@ -438,50 +456,21 @@ func TestFeatureGates(t *testing.T) {
 	// 10 cpus from priority 0, so 7.5 are left.
 	podLevel := st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "1"}).
 		Resources(v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: apiresource.MustParse("8")}}).Obj()
-	tests := []struct {
-		name          string
-		fts           plfeature.Features
-		wantCode      fwk.Code
-		wantScaleDown bool
-	}{
-		{name: "with pod-level resources the pod asks 8 cpus, more than 7.5",
-			fts: plfeature.Features{EnablePodLevelResources: true}, wantCode: fwk.UnschedulableAndUnresolvable},
-		{name: "without them it asks its container's 1 cpu",
-			fts: plfeature.Features{}, wantCode: fwk.Success},
-		{name: "with in-place scaling a scheduled pod's scale-down is an event",
-			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, wantCode: fwk.Success, wantScaleDown: true},
+	if s := filter(t, newPluginWith(t, plfeature.Features{EnablePodLevelResources: true}, exampleArgs()), podLevel, node(nil)); s.Code() != fwk.UnschedulableAndUnresolvable {
+		t.Errorf("with pod-level resources the pod asks 8 cpus: Filter = %v, want UnschedulableAndUnresolvable", s)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			raw, err := json.Marshal(exampleArgs())
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := p.(*PriorityHeadroom)
-			cs := framework.NewCycleState()
-			if _, s := pl.PreFilter(ctx, cs, podLevel, nil); !s.IsSuccess() {
-				t.Fatal(s)
-			}
-			if got := pl.Filter(ctx, cs, podLevel, node(nil)); got.Code() != tt.wantCode {
-				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
-			}
-			events, err := pl.EventsToRegister(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			scaleDown := false
-			for _, e := range events {
-				scaleDown = scaleDown || e.Event.ActionType&fwk.UpdatePodScaleDown != 0
-			}
-			if scaleDown != tt.wantScaleDown {
-				t.Errorf("EventsToRegister has a scale-down event: %v, want %v", scaleDown, tt.wantScaleDown)
-			}
-		})
+	if s := filter(t, newPluginWith(t, plfeature.Features{}, exampleArgs()), podLevel, node(nil)); !s.IsSuccess() {
+		t.Errorf("without them it asks its container's 1 cpu: Filter = %v, want success", s)
+	}
+	for _, inPlace := range []bool{true, false} {
+		events, err := newPluginWith(t, plfeature.Features{EnableInPlacePodVerticalScaling: inPlace}, exampleArgs()).EventsToRegister(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		scaleDown := slices.ContainsFunc(events, func(e fwk.ClusterEventWithHint) bool { return e.Event.ActionType&fwk.UpdatePodScaleDown != 0 })
+		if scaleDown != inPlace {
+			t.Errorf("InPlacePodVerticalScaling %v: a pod's scale-down is an event: %v", inPlace, scaleDown)
+		}
 	}
 }
 
@@ -510,64 +499,35 @@ func TestDeferredResizeIsJudgedByItsGrowthOnItsOwnNode(t *testing.T) {
 	keeper := running("keeper", 0, map[v1.ResourceName]string{"cpu": "4"})
 	judge := plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}
 	tests := []struct {
-		name     string
-		fts      plfeature.Features
-		pod      *v1.Pod
-		node     *framework.NodeInfo
+		name string
+		fts  plfeature.Features
+		// want is the pod's new cpu request (it runs with 2).
+		want string
+		// other filters the pod on n2 (keeper and a 1-cpu pod) instead of its own n1
+		// (keeper and the pod itself).
+		other    bool
 		wantCode fwk.Code
 	}{
-		{
-			name: "growing from 2 to 3 cpus leaves the node at 7 of 7.5: the resize fits",
-			fts:  judge, pod: deferredResize("n1", "2", "3"),
-			node:     node(nil, keeper, deferredResize("n1", "2", "3")),
-			wantCode: fwk.Success,
-		},
-		{
-			name: "growing to 4 cpus would take the node to 8: preemption may make room",
-			fts:  judge, pod: deferredResize("n1", "2", "4"),
-			node:     node(nil, keeper, deferredResize("n1", "2", "4")),
-			wantCode: fwk.Unschedulable,
-		},
-		{
-			name: "growing to 8 cpus exceeds 7.5 even on an empty node",
-			fts:  judge, pod: deferredResize("n1", "2", "8"),
-			node:     node(nil, keeper, deferredResize("n1", "2", "8")),
-			wantCode: fwk.UnschedulableAndUnresolvable,
-		},
-		{
-			name: "on another node the pod counts at its full size",
-			fts:  judge, pod: deferredResize("n1", "2", "3"),
-			node: func() *framework.NodeInfo {
-				ni := framework.NewNodeInfo(keeper, running("other", 0, map[v1.ResourceName]string{"cpu": "1"}))
-				ni.SetNode(st.MakeNode().Name("n2").Capacity(map[v1.ResourceName]string{"cpu": "10", "memory": "10Gi", "pods": "10"}).Obj())
-				return ni
-			}(),
-			wantCode: fwk.Unschedulable,
-		},
-		{
-			name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
-			fts:  plfeature.Features{}, pod: deferredResize("n1", "2", "3"),
-			node:     node(nil, keeper, deferredResize("n1", "2", "3")),
-			wantCode: fwk.Unschedulable,
-		},
+		{name: "growing from 2 to 3 cpus leaves the node at 7 of 7.5: the resize fits",
+			fts: judge, want: "3", wantCode: fwk.Success},
+		{name: "growing to 4 cpus would take the node to 8: preemption may make room",
+			fts: judge, want: "4", wantCode: fwk.Unschedulable},
+		{name: "growing to 8 cpus exceeds 7.5 even on an empty node",
+			fts: judge, want: "8", wantCode: fwk.UnschedulableAndUnresolvable},
+		{name: "on another node the pod counts at its full size",
+			fts: judge, want: "3", other: true, wantCode: fwk.Unschedulable},
+		{name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
+			fts: plfeature.Features{}, want: "3", wantCode: fwk.Unschedulable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			raw, err := json.Marshal(exampleArgs())
-			if err != nil {
-				t.Fatal(err)
+			pod := deferredResize("n1", "2", tt.want)
+			ni := node(nil, keeper, pod)
+			if tt.other {
+				ni = framework.NewNodeInfo(keeper, running("other", 0, map[v1.ResourceName]string{"cpu": "1"}))
+				ni.SetNode(st.MakeNode().Name("n2").Capacity(map[v1.ResourceName]string{"cpu": "10", "memory": "10Gi", "pods": "10"}).Obj())
 			}
-			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := p.(*PriorityHeadroom)
-			cs := framework.NewCycleState()
-			if _, s := pl.PreFilter(ctx, cs, tt.pod, nil); !s.IsSuccess() {
-				t.Fatal(s)
-			}
-			if got := pl.Filter(ctx, cs, tt.pod, tt.node); got.Code() != tt.wantCode {
+			if got := filter(t, newPluginWith(t, tt.fts, exampleArgs()), pod, ni); got.Code() != tt.wantCode {
 				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
 			}
 		})

@@ -42,14 +42,20 @@ func cfgRule(key, value string, min int32) config.PriorityTaintRule {
 // the plugin, as far as it reads them (TaintTolerationComparisonOperators is alpha, off).
 var defaultFeatures = plfeature.Features{}
 
+// newPlugin builds the plugin as a kube-scheduler without --feature-gates would.
 func newPlugin(t testing.TB, rules ...config.PriorityTaintRule) *PriorityTaints {
+	t.Helper()
+	return newPluginWith(t, defaultFeatures, rules...)
+}
+
+func newPluginWith(t testing.TB, fts plfeature.Features, rules ...config.PriorityTaintRule) *PriorityTaints {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, defaultFeatures)
+	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, fts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,39 +443,21 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 // TaintTolerationComparisonOperators gate decides, as in TaintToleration, whether a Gt
 // or Lt toleration tolerates a reserved taint at all.
 func TestFeatureGates(t *testing.T) {
-	tier5 := v1.Taint{Key: "berth.io/tier", Value: "5", Effect: v1.TaintEffectNoSchedule}
-	above3 := v1.Toleration{Key: "berth.io/tier", Operator: v1.TolerationOpGt, Value: "3"}
-	tests := []struct {
-		name     string
-		fts      plfeature.Features
-		wantCode fwk.Code
-	}{
-		{name: "with comparison operators, a Gt toleration tolerates the reserved taint, so the low-priority pod is rejected",
-			fts: plfeature.Features{EnableTaintTolerationComparisonOperators: true}, wantCode: fwk.UnschedulableAndUnresolvable},
-		{name: "without them the toleration tolerates nothing and the pod is TaintToleration's to reject",
-			fts: plfeature.Features{}, wantCode: fwk.Success},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, ctx := ktesting.NewTestContext(t)
-			raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: []config.PriorityTaintRule{cfgRule("berth.io/tier", "", critical)}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := p.(*PriorityTaints)
-			low := pod(ptr.To[int32](0), above3)
-			cs := framework.NewCycleState()
-			if _, s := pl.PreFilter(ctx, cs, low, nil); !s.IsSuccess() {
-				t.Fatal(s)
-			}
-			if got := pl.Filter(ctx, cs, low, nodeInfo("n1", tier5)); got.Code() != tt.wantCode {
-				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
-			}
-		})
+	_, ctx := ktesting.NewTestContext(t)
+	low := pod(ptr.To[int32](0), v1.Toleration{Key: "berth.io/tier", Operator: v1.TolerationOpGt, Value: "3"})
+	tier5 := nodeInfo("n1", v1.Taint{Key: "berth.io/tier", Value: "5", Effect: v1.TaintEffectNoSchedule})
+	for _, enabled := range []bool{true, false} {
+		pl := newPluginWith(t, plfeature.Features{EnableTaintTolerationComparisonOperators: enabled}, cfgRule("berth.io/tier", "", critical))
+		cs := framework.NewCycleState()
+		if _, s := pl.PreFilter(ctx, cs, low, nil); !s.IsSuccess() {
+			t.Fatal(s)
+		}
+		// With the operators the Gt toleration tolerates the reserved taint, so the
+		// low-priority pod is rejected; without, it tolerates nothing and the pod is
+		// TaintToleration's to reject.
+		if rejected := !pl.Filter(ctx, cs, low, tier5).IsSuccess(); rejected != enabled {
+			t.Errorf("TaintTolerationComparisonOperators %v: Filter rejects the pod: %v", enabled, rejected)
+		}
 	}
 }
 
@@ -477,39 +465,23 @@ func TestFeatureGates(t *testing.T) {
 // the scheduler re-judges a running pod whose resize the kubelet deferred, on its own
 // node; like TaintToleration, PriorityTaints has nothing to say about a resize.
 func TestPodWhoseResizeIsDeferredSkipsTheFilter(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
 	// A low-priority pod already on a reserved node (placed before the rule existed).
 	running := pod(ptr.To[int32](0), tolerateReserved)
 	running.Spec.NodeName = "n1"
 	running.Status.Conditions = []v1.PodCondition{{Type: v1.PodResizePending, Status: v1.ConditionTrue, Reason: v1.PodReasonDeferred}}
-	for _, tt := range []struct {
-		name     string
-		fts      plfeature.Features
-		wantSkip bool
-	}{
-		{name: "with the scheduler judging deferred resizes the pod skips Filter", fts: plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}, wantSkip: true},
-		{name: "without it the pod is filtered as any other and rejected", fts: plfeature.Features{}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, ctx := ktesting.NewTestContext(t)
-			raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: []config.PriorityTaintRule{cfgRule("berth.io/reserved", "", critical)}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, tt.fts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := p.(*PriorityTaints)
-			cs := framework.NewCycleState()
-			_, s := pl.PreFilter(ctx, cs, running, nil)
-			if s.IsSkip() != tt.wantSkip {
-				t.Fatalf("PreFilter = %v, want Skip: %v", s, tt.wantSkip)
-			}
-			if !tt.wantSkip {
-				if got := pl.Filter(ctx, cs, running, nodeInfo("n1", reservedNoSchedule)); got.Code() != fwk.UnschedulableAndUnresolvable {
-					t.Errorf("Filter = %v, want UnschedulableAndUnresolvable", got)
-				}
-			}
-		})
+	rule := cfgRule("berth.io/reserved", "", critical)
+
+	judged := newPluginWith(t, plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}, rule)
+	if _, s := judged.PreFilter(ctx, framework.NewCycleState(), running, nil); !s.IsSkip() {
+		t.Errorf("with the scheduler judging deferred resizes: PreFilter = %v, want Skip", s)
+	}
+	plain := newPluginWith(t, plfeature.Features{}, rule)
+	cs := framework.NewCycleState()
+	if _, s := plain.PreFilter(ctx, cs, running, nil); !s.IsSuccess() {
+		t.Fatalf("without it: PreFilter = %v, want the pod filtered as any other", s)
+	}
+	if s := plain.Filter(ctx, cs, running, nodeInfo("n1", reservedNoSchedule)); s.Code() != fwk.UnschedulableAndUnresolvable {
+		t.Errorf("without it: Filter = %v, want UnschedulableAndUnresolvable", s)
 	}
 }

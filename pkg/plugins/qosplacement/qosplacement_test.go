@@ -73,18 +73,35 @@ var defaultFeatures = plfeature.Features{
 	EnableInPlacePodLevelResourcesVerticalScaling: true,
 }
 
+// newPlugin builds the plugin as a kube-scheduler without --feature-gates would.
 func newPlugin(t testing.TB, args string) *QoSPlacement {
+	t.Helper()
+	return newPluginWith(t, defaultFeatures, args)
+}
+
+func newPluginWith(t testing.TB, fts plfeature.Features, args string) *QoSPlacement {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	var obj runtime.Object
 	if args != "" {
 		obj = &runtime.Unknown{Raw: []byte(args)}
 	}
-	p, err := New(ctx, obj, nil, defaultFeatures)
+	p, err := New(ctx, obj, nil, fts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p.(*QoSPlacement)
+}
+
+// guard runs PreFilter, which must not skip the pod, then Filter on ni.
+func guard(t *testing.T, pl *QoSPlacement, pod *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, pod, []fwk.NodeInfo{ni}); !s.IsSuccess() {
+		t.Fatalf("PreFilter = %v", s)
+	}
+	return pl.Filter(ctx, cs, pod, ni)
 }
 
 func TestFilter(t *testing.T) {
@@ -516,6 +533,15 @@ func TestEventsToRegister(t *testing.T) {
 	if len(want) > 0 {
 		t.Errorf("events %+v lack %v", events, want)
 	}
+	// InPlacePodVerticalScaling (on by default) adds scheduled pods' scale-downs.
+	plain, err := newPluginWith(t, plfeature.Features{}, "").EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaleDown := fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.UpdatePodScaleDown}
+	if len(events) != len(plain)+1 || events[len(events)-1].Event != scaleDown {
+		t.Errorf("with InPlacePodVerticalScaling the events are %+v, want those without it (%+v) and a scale-down", events, plain)
+	}
 }
 
 func TestSignPod(t *testing.T) {
@@ -572,56 +598,19 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 	}
 }
 
-// TestFeatureGates: New takes the scheduler's features as upstream plugins do.
-// PodLevelResources decides whether a pod-level memory limit is the pod's limit;
-// InPlacePodVerticalScaling whether a scheduled pod shrinking in place requeues pods
-// the guard rejected.
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do, and
+// PodLevelResources decides whether a pod-level memory limit is the pod's limit.
 func TestFeatureGates(t *testing.T) {
 	// The incoming pod limits its container at 1Gi and the pod at 6Gi; the node's 8Gi
 	// allow 12Gi of limits and already hold 8Gi.
 	podLevel := podOf(container("app", res{"memory": "1Gi"}, res{"memory": "1Gi"})).
 		Resources(v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceMemory: resource.MustParse("6Gi")}}).Obj()
-	tests := []struct {
-		name          string
-		fts           plfeature.Features
-		wantCode      fwk.Code
-		wantScaleDown bool
-	}{
-		{name: "with pod-level resources the pod's limit is 6Gi: 14Gi would be too much",
-			fts: plfeature.Features{EnablePodLevelResources: true}, wantCode: fwk.Unschedulable},
-		{name: "without them it is its container's 1Gi",
-			fts: plfeature.Features{}, wantCode: fwk.Success},
-		{name: "with in-place scaling a scheduled pod's scale-down is an event",
-			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, wantCode: fwk.Success, wantScaleDown: true},
+	node := nodeInfo("n", "8Gi", burstable("4Gi"), burstable("4Gi"))
+	if s := guard(t, newPluginWith(t, plfeature.Features{EnablePodLevelResources: true}, ""), podLevel, node); s.Code() != fwk.Unschedulable {
+		t.Errorf("with pod-level resources the pod's limit is 6Gi, 14Gi in all: Filter = %v, want Unschedulable", s)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, ctx := ktesting.NewTestContext(t)
-			p, err := New(ctx, nil, nil, tt.fts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := p.(*QoSPlacement)
-			cs := framework.NewCycleState()
-			node := nodeInfo("n", "8Gi", burstable("4Gi"), burstable("4Gi"))
-			if _, s := pl.PreFilter(ctx, cs, podLevel, []fwk.NodeInfo{node}); !s.IsSuccess() {
-				t.Fatal(s)
-			}
-			if got := pl.Filter(ctx, cs, podLevel, node); got.Code() != tt.wantCode {
-				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
-			}
-			events, err := pl.EventsToRegister(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			scaleDown := false
-			for _, e := range events {
-				scaleDown = scaleDown || e.Event.ActionType&fwk.UpdatePodScaleDown != 0
-			}
-			if scaleDown != tt.wantScaleDown {
-				t.Errorf("EventsToRegister has a scale-down event: %v, want %v", scaleDown, tt.wantScaleDown)
-			}
-		})
+	if s := guard(t, newPluginWith(t, plfeature.Features{}, ""), podLevel, node); !s.IsSuccess() {
+		t.Errorf("without them it is its container's 1Gi: Filter = %v, want success", s)
 	}
 }
 
@@ -669,21 +658,11 @@ func TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ctx := ktesting.NewTestContext(t)
-			p, err := New(ctx, nil, nil, tt.fts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl := p.(*QoSPlacement)
 			pod, node := own(tt.want)
 			if tt.other {
 				node = nodeInfo("m", "8Gi", burstable("4Gi"), burstable("4Gi"))
 			}
-			cs := framework.NewCycleState()
-			if _, s := pl.PreFilter(ctx, cs, pod, []fwk.NodeInfo{node}); !s.IsSuccess() {
-				t.Fatal(s)
-			}
-			if got := pl.Filter(ctx, cs, pod, node); got.Code() != tt.wantCode {
+			if got := guard(t, newPluginWith(t, tt.fts, ""), pod, node); got.Code() != tt.wantCode {
 				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
 			}
 		})
