@@ -45,7 +45,7 @@ func (pl *PriorityQoSSort) Less(e1, e2 fwk.QueuedEntityInfo) bool {
 	if p1 != p2 {
 		return p1 > p2
 	}
-	if r1, r2 := qosRank(e1), qosRank(e2); r1 != r2 {
+	if r1, r2 := rankOf(e1), rankOf(e2); r1 != r2 {
 		return r1 > r2
 	}
 	return e1.GetTimestamp().Before(e2.GetTimestamp())
@@ -62,8 +62,8 @@ type podInfoGetter interface {
 	GetPodInfo() fwk.PodInfo
 }
 
-// qosRank is the entity's QoS rank (qosrank.OfPod), rankPodGroup for a pod group.
-func qosRank(e fwk.QueuedEntityInfo) qosrank.Rank {
+// rankOf is the entity's QoS rank (qosrank.OfPod), rankPodGroup for a pod group.
+func rankOf(e fwk.QueuedEntityInfo) qosrank.Rank {
 	var pod *v1.Pod
 	switch q := e.(type) {
 	case *framework.QueuedPodInfo:

@@ -141,8 +141,8 @@ type postFilterState struct {
 	victims map[string][]*v1.Pod
 }
 
-// Clone returns the record itself: the Evaluator clones the cycle state for every node
-// it dry-runs, and the record must collect the victims of all of them.
+// Clone returns the state itself: the Evaluator clones the cycle state for every node
+// it dry-runs, and one state must collect the victims of all of them.
 func (r *postFilterState) Clone() fwk.StateData { return r }
 
 func (r *postFilterState) setVictims(node string, pods []*v1.Pod) {
