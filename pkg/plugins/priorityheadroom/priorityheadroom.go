@@ -358,7 +358,8 @@ func (pl *PriorityHeadroom) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignF
 }
 
 // EventsToRegister lists what can free headroom for a pod this plugin rejected: a
-// scheduled pod leaving or shrinking, a node joining or growing.
+// scheduled pod leaving or shrinking, a node joining or growing, and for a deferred
+// resize, the pod itself asking for less.
 func (pl *PriorityHeadroom) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
 	events := []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodChange},
@@ -367,6 +368,9 @@ func (pl *PriorityHeadroom) EventsToRegister(_ context.Context) ([]fwk.ClusterEv
 	if pl.enableInPlaceScaling {
 		events = append(events, fwk.ClusterEventWithHint{
 			Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.UpdatePodScaleDown}, QueueingHintFn: pl.isSchedulableAfterPodChange})
+	}
+	if pl.enableInPlacePodVerticalScalingSchedulerPreemption {
+		events = append(events, resize.ShrinkEvent)
 	}
 	return events, nil
 }

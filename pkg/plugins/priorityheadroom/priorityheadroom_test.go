@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 // exampleArgs is the documented configuration: below 1000000 keep 10%, below 1000 keep
@@ -531,5 +532,12 @@ func TestDeferredResizeIsJudgedByItsGrowthOnItsOwnNode(t *testing.T) {
 				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
 			}
 		})
+	}
+	events, err := newPluginWith(t, judge, exampleArgs()).EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e fwk.ClusterEventWithHint) bool { return e.Event == resize.ShrinkEvent.Event }) {
+		t.Errorf("events %+v: a rejected resize is not retried when the pod asks for less", events)
 	}
 }

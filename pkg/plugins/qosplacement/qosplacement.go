@@ -260,7 +260,8 @@ func (pl *QoSPlacement) NormalizeScore(_ context.Context, cs fwk.CycleState, _ *
 }
 
 // EventsToRegister: a Burstable pod rejected by the guard can fit once limits leave a
-// node (a pod deleted, or resized down in place) or a node with room appears or grows.
+// node (a pod deleted, or resized down in place), a node with room appears or grows, or
+// for a deferred resize, the pod itself asks for less.
 func (pl *QoSPlacement) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
 	events := []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
@@ -269,6 +270,9 @@ func (pl *QoSPlacement) EventsToRegister(_ context.Context) ([]fwk.ClusterEventW
 	if pl.enableInPlacePodVerticalScaling {
 		events = append(events, fwk.ClusterEventWithHint{
 			Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.UpdatePodScaleDown}, QueueingHintFn: pl.isSchedulableAfterPodScaleDown})
+	}
+	if pl.enableInPlacePodVerticalScalingSchedulerPreemption {
+		events = append(events, resize.ShrinkEvent)
 	}
 	return events, nil
 }

@@ -3,6 +3,7 @@ package qosplacement
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,8 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const gi = int64(1) << 30
@@ -666,5 +669,12 @@ func TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode(t *testing.T) {
 				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
 			}
 		})
+	}
+	events, err := newPluginWith(t, judge, "").EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e fwk.ClusterEventWithHint) bool { return e.Event == resize.ShrinkEvent.Event }) {
+		t.Errorf("events %+v: a rejected resize is not retried when the pod asks for less", events)
 	}
 }

@@ -15,6 +15,11 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 )
 
+// ShrinkEvent is what a resource filter that judges deferred resizes registers, so that
+// a resize it rejected is tried again when the pod asks for less (NodeResourcesFit
+// queues the pod on this event too). Without a hint the pod is always queued.
+var ShrinkEvent = fwk.ClusterEventWithHint{Event: fwk.ClusterEvent{Resource: fwk.TargetPod, ActionType: fwk.UpdatePodScaleDown}}
+
 // Deferred reports whether pod is a bound pod whose resize the kubelet deferred and the
 // scheduler now judges, which it does only when enabled
 // (fts.EnableInPlacePodVerticalScalingSchedulerPreemption).
