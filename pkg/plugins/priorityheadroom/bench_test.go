@@ -12,6 +12,8 @@ import (
 	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/noderesources"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/berth-sched/berth/test/pluginbench"
 )
 
 const benchNodes = 5000
@@ -36,7 +38,7 @@ func benchNodeInfos() []fwk.NodeInfo {
 
 // BenchmarkFilter runs berth's PriorityHeadroom Filter and, as the baseline from the
 // same run, upstream NodeResourcesFit's Filter, over 5000 nodes for a pod both bind
-// (cpu and memory requests, priority below the reservations). ns/node is per call.
+// (cpu and memory requests, priority below the reservations); one op is one node.
 func BenchmarkFilter(b *testing.B) {
 	ctx := context.Background()
 	nodes := benchNodeInfos()
@@ -51,34 +53,6 @@ func BenchmarkFilter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		pl   interface {
-			fwk.PreFilterPlugin
-			fwk.FilterPlugin
-		}
-	}{
-		{"berth=PriorityHeadroom", headroom},
-		{"upstream=NodeResourcesFit", fit.(*noderesources.Fit)},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			cs := framework.NewCycleState()
-			if _, s := bc.pl.PreFilter(ctx, cs, pod, nodes); !s.IsSuccess() {
-				b.Fatal(s)
-			}
-			for _, n := range nodes {
-				if s := bc.pl.Filter(ctx, cs, pod, n); !s.IsSuccess() {
-					b.Fatalf("%s rejects %s: %v", bc.name, n.Node().Name, s)
-				}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				for _, n := range nodes {
-					_ = bc.pl.Filter(ctx, cs, pod, n)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchNodes, "ns/node")
-		})
-	}
+	b.Run("berth=PriorityHeadroom", func(b *testing.B) { pluginbench.Filter(b, headroom, pod, nodes, 0) })
+	b.Run("upstream=NodeResourcesFit", func(b *testing.B) { pluginbench.Filter(b, fit.(*noderesources.Fit), pod, nodes, 0) })
 }

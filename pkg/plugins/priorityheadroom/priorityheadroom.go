@@ -11,7 +11,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/component-helpers/resource"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
@@ -21,6 +20,8 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const (
@@ -29,10 +30,12 @@ const (
 
 	preFilterStateKey = "PreFilter" + Name
 
-	// signTierKey and signRequestsKey sign what Filter's answer depends on: which
-	// reservations bind the pod, and its requests of the reserved resources.
-	signTierKey     = "berth.PriorityHeadroom.Tier"
-	signRequestsKey = "berth.PriorityHeadroom.Requests"
+	// tierSignerName and requestsSignerName name the sign fragments of what Filter's
+	// answer depends on, in upstream's form (the pod field, then what the plugin derives
+	// from it): which reservations bind the pod, and its requests of the reserved
+	// resources.
+	tierSignerName     = "v1.Pod.Spec.Priority.PriorityHeadroomTier()"
+	requestsSignerName = "v1.Pod.Spec.ContainerRequestsAndOverheads().PriorityHeadroomReserved()"
 )
 
 // PriorityHeadroom rejects a node when placing the pod there would bring the node's
@@ -49,8 +52,9 @@ type PriorityHeadroom struct {
 	// these.
 	resources []v1.ResourceName
 
-	enablePodLevelResources bool
-	enableInPlaceScaling    bool
+	enablePodLevelResources                            bool
+	enableInPlaceScaling                               bool
+	enableInPlacePodVerticalScalingSchedulerPreemption bool
 }
 
 var (
@@ -82,16 +86,16 @@ type rule struct {
 	message string
 }
 
-// New builds the plugin from PriorityHeadroomArgs.
-func New(ctx context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
+// New builds the plugin from PriorityHeadroomArgs and the scheduler's features.
+func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.PriorityHeadroomArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
-	fts := plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
 	pl := newFromArgs(&args)
 	pl.enablePodLevelResources = fts.EnablePodLevelResources
 	pl.enableInPlaceScaling = fts.EnableInPlacePodVerticalScaling
+	pl.enableInPlacePodVerticalScalingSchedulerPreemption = fts.EnableInPlacePodVerticalScalingSchedulerPreemption
 	if len(args.Reservations) == 0 {
 		klog.FromContext(ctx).Info("PriorityHeadroom has no reservations configured and holds nothing back")
 	}
@@ -178,10 +182,17 @@ type check struct {
 // changes the NodeInfo, which Filter reads.
 type preFilterState struct {
 	checks []check
+	// resizing: the pod is bound and the scheduler judges its deferred resize
+	// (resize.Deferred); on its own node Filter counts only its growth.
+	resizing bool
 }
 
 // Clone shares the state: it is never modified after PreFilter.
 func (s *preFilterState) Clone() fwk.StateData { return s }
+
+func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
+	return cyclestate.Read[*preFilterState](cs, preFilterStateKey, "preFilter")
+}
 
 // requests computes the pod's requests as NodeResourcesFit does (init containers,
 // sidecars, overhead, pod-level resources) into upstream's Resource.
@@ -257,7 +268,7 @@ func (pl *PriorityHeadroom) PreFilter(_ context.Context, cs fwk.CycleState, pod 
 	if len(checks) == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	cs.Write(preFilterStateKey, &preFilterState{checks: checks})
+	cs.Write(preFilterStateKey, &preFilterState{checks: checks, resizing: resize.Deferred(pl.enableInPlacePodVerticalScalingSchedulerPreemption, pod)})
 	return nil, nil
 }
 
@@ -267,14 +278,25 @@ func (pl *PriorityHeadroom) PreFilterExtensions() fwk.PreFilterExtensions { retu
 // Filter rejects the node when the pod would take a reserved share of a resource. It
 // reads requested amounts from the NodeInfo, so preemption's dry run, which removes
 // victims from it, sees the headroom they free.
-func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	data, err := cs.Read(preFilterStateKey)
+//
+// A pod whose in-place resize the kubelet deferred is judged, not skipped: growing a
+// running low-priority pod into the reserved share takes the headroom as surely as
+// placing a new one, and if Filter passed it, the preemption the scheduler runs for the
+// resize would evict only enough for NodeResourcesFit and leave the reserve filled. On
+// its own node the NodeInfo already counts the pod at its desired size, so Filter
+// counts only its growth over that entry, as NodeResourcesFit does; the pod already
+// holds its pod slot. Whether it could fit at all (Unresolvable) is still judged at its
+// full size.
+func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
 	if err != nil {
-		return fwk.AsStatus(fmt.Errorf("reading %q from cycleState: %w", preFilterStateKey, err))
+		return fwk.AsStatus(err)
 	}
-	s, ok := data.(*preFilterState)
-	if !ok {
-		return fwk.AsStatus(fmt.Errorf("invalid PreFilter state, got type %T", data))
+	var held fwk.Resource
+	if s.resizing {
+		if pi := resize.Held(nodeInfo, pod); pi != nil {
+			held = pi.CalculateResource().Resource
+		}
 	}
 	allocatable, requested := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
 	for i := range s.checks {
@@ -292,7 +314,7 @@ func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.P
 			used = nodeAmount(requested, c.rule)
 		}
 		lim := limit(alloc, c.percent)
-		if c.request > lim-used {
+		if growth(c, held) > lim-used {
 			if c.request > lim {
 				// Even an empty node would not take it: preemption cannot help.
 				return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, c.message)
@@ -303,13 +325,26 @@ func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, _ *v1.P
 	return nil
 }
 
+// growth is what placing the pod adds to the node's amount of c's resource: its
+// request, or for a resize judged on its own node (held: the node's entry for the pod)
+// what the request exceeds that entry by.
+func growth(c *check, held fwk.Resource) int64 {
+	switch {
+	case held == nil:
+		return c.request
+	case c.kind == kindPods:
+		return 0
+	}
+	return max(0, c.request-nodeAmount(held, c.rule))
+}
+
 // SignPod signs the reservation tier and the pod's requests of the reserved resources:
 // two pods alike in both get the same answer from Filter on every node, so
 // opportunistic batching stays on.
 func (pl *PriorityHeadroom) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	k := pl.tier(corev1helpers.PodPriority(pod))
 	if len(pl.tiers[k]) == 0 {
-		return []fwk.SignFragment{{Key: signTierKey, Value: k}}, nil
+		return []fwk.SignFragment{{Key: tierSignerName, Value: k}}, nil
 	}
 	req := pl.requests(pod)
 	amounts := make([]int64, len(pl.tiers[k]))
@@ -317,13 +352,14 @@ func (pl *PriorityHeadroom) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignF
 		amounts[i] = amount(req, r)
 	}
 	return []fwk.SignFragment{
-		{Key: signTierKey, Value: k},
-		{Key: signRequestsKey, Value: amounts},
+		{Key: tierSignerName, Value: k},
+		{Key: requestsSignerName, Value: amounts},
 	}, nil
 }
 
 // EventsToRegister lists what can free headroom for a pod this plugin rejected: a
-// scheduled pod leaving or shrinking, a node joining or growing.
+// scheduled pod leaving or shrinking, a node joining or growing, and for a deferred
+// resize, the pod itself asking for less.
 func (pl *PriorityHeadroom) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
 	events := []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodChange},
@@ -332,6 +368,9 @@ func (pl *PriorityHeadroom) EventsToRegister(_ context.Context) ([]fwk.ClusterEv
 	if pl.enableInPlaceScaling {
 		events = append(events, fwk.ClusterEventWithHint{
 			Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.UpdatePodScaleDown}, QueueingHintFn: pl.isSchedulableAfterPodChange})
+	}
+	if pl.enableInPlacePodVerticalScalingSchedulerPreemption {
+		events = append(events, resize.ShrinkEvent)
 	}
 	return events, nil
 }

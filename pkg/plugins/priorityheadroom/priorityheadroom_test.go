@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,10 +14,12 @@ import (
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 // exampleArgs is the documented configuration: below 1000000 keep 10%, below 1000 keep
@@ -28,17 +31,38 @@ func exampleArgs(extra ...config.HeadroomReservation) *config.PriorityHeadroomAr
 	}, extra...)}
 }
 
+// defaultFeatures are the features a kube-scheduler v1.37 without --feature-gates hands
+// the plugin, as far as it reads them.
+var defaultFeatures = plfeature.Features{EnablePodLevelResources: true, EnableInPlacePodVerticalScaling: true}
+
+// newPlugin builds the plugin as a kube-scheduler without --feature-gates would.
 func newPlugin(t testing.TB, args *config.PriorityHeadroomArgs) *PriorityHeadroom {
+	t.Helper()
+	return newPluginWith(t, defaultFeatures, args)
+}
+
+func newPluginWith(t testing.TB, fts plfeature.Features, args *config.PriorityHeadroomArgs) *PriorityHeadroom {
 	t.Helper()
 	raw, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil)
+	p, err := New(context.Background(), &runtime.Unknown{Raw: raw}, nil, fts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p.(*PriorityHeadroom)
+}
+
+// filter runs PreFilter, which must not skip the pod, then Filter on ni.
+func filter(t *testing.T, pl *PriorityHeadroom, pod *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	t.Helper()
+	ctx := context.Background()
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, pod, nil); !s.IsSuccess() {
+		t.Fatalf("PreFilter = %v", s)
+	}
+	return pl.Filter(ctx, cs, pod, ni)
 }
 
 // node is a 10-cpu, 10Gi, 10-pod node (plus extra allocatable) running pods.
@@ -314,11 +338,11 @@ func TestNewRejectsBadArgs(t *testing.T) {
 		`{"reservations":[{"reservePercent":{"cpu":1}}]}`,
 		`{"reservatons":[]}`,
 	} {
-		if _, err := New(context.Background(), &runtime.Unknown{Raw: []byte(raw)}, nil); err == nil || !strings.Contains(err.Error(), Name) {
+		if _, err := New(context.Background(), &runtime.Unknown{Raw: []byte(raw)}, nil, defaultFeatures); err == nil || !strings.Contains(err.Error(), Name) {
 			t.Errorf("New(%s) error = %v, want an error naming %s", raw, err, Name)
 		}
 	}
-	if _, err := New(context.Background(), nil, nil); err != nil {
+	if _, err := New(context.Background(), nil, nil, defaultFeatures); err != nil {
 		t.Errorf("New without args = %v, want the no-op default", err)
 	}
 }
@@ -421,5 +445,99 @@ func TestLimitNeverOverflows(t *testing.T) {
 		if got := limit(tt.alloc, tt.pct); got != tt.want {
 			t.Errorf("limit(%d, %d) = %d, want %d", tt.alloc, tt.pct, got, tt.want)
 		}
+	}
+}
+
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do.
+// PodLevelResources decides, as in NodeResourcesFit, whether a pod-level request is the
+// pod's request; InPlacePodVerticalScaling whether a scheduled pod shrinking in place
+// requeues pods this plugin rejected.
+func TestFeatureGates(t *testing.T) {
+	// The pod asks 1 cpu in its container and 8 at pod level; the node keeps 25% of its
+	// 10 cpus from priority 0, so 7.5 are left.
+	podLevel := st.MakePod().Name("p").Priority(0).Req(map[v1.ResourceName]string{"cpu": "1"}).
+		Resources(v1.ResourceRequirements{Requests: v1.ResourceList{v1.ResourceCPU: apiresource.MustParse("8")}}).Obj()
+	if s := filter(t, newPluginWith(t, plfeature.Features{EnablePodLevelResources: true}, exampleArgs()), podLevel, node(nil)); s.Code() != fwk.UnschedulableAndUnresolvable {
+		t.Errorf("with pod-level resources the pod asks 8 cpus: Filter = %v, want UnschedulableAndUnresolvable", s)
+	}
+	if s := filter(t, newPluginWith(t, plfeature.Features{}, exampleArgs()), podLevel, node(nil)); !s.IsSuccess() {
+		t.Errorf("without them it asks its container's 1 cpu: Filter = %v, want success", s)
+	}
+	for _, inPlace := range []bool{true, false} {
+		events, err := newPluginWith(t, plfeature.Features{EnableInPlacePodVerticalScaling: inPlace}, exampleArgs()).EventsToRegister(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		scaleDown := slices.ContainsFunc(events, func(e fwk.ClusterEventWithHint) bool { return e.Event.ActionType&fwk.UpdatePodScaleDown != 0 })
+		if scaleDown != inPlace {
+			t.Errorf("InPlacePodVerticalScaling %v: a pod's scale-down is an event: %v", inPlace, scaleDown)
+		}
+	}
+}
+
+// deferredResize is a running priority-0 pod on node whose cpu request the user raised
+// from cpu to want and whose resize the kubelet deferred: the spec asks want, the
+// status still reports cpu.
+func deferredResize(node, cpu, want string) *v1.Pod {
+	p := st.MakePod().Namespace("ns").Name("resizing").UID("resizing").Node(node).Priority(0).
+		Req(map[v1.ResourceName]string{"cpu": want}).
+		Condition(v1.PodResizePending, v1.ConditionTrue, v1.PodReasonDeferred).Obj()
+	actual := v1.ResourceList{v1.ResourceCPU: apiresource.MustParse(cpu)}
+	p.Status.ContainerStatuses = []v1.ContainerStatus{{
+		Name:               p.Spec.Containers[0].Name,
+		AllocatedResources: actual,
+		Resources:          &v1.ResourceRequirements{Requests: actual},
+	}}
+	return p
+}
+
+// TestDeferredResizeIsJudgedByItsGrowthOnItsOwnNode: with
+// InPlacePodVerticalScalingSchedulerPreemption the scheduler re-judges a running pod
+// whose resize the kubelet deferred, on its own node, whose NodeInfo already counts the
+// pod at its new size. The headroom still binds the resize; the pod is not counted
+// twice. Nodes have 10 cpus, 7.5 of them open to priority 0.
+func TestDeferredResizeIsJudgedByItsGrowthOnItsOwnNode(t *testing.T) {
+	keeper := running("keeper", 0, map[v1.ResourceName]string{"cpu": "4"})
+	judge := plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}
+	tests := []struct {
+		name string
+		fts  plfeature.Features
+		// want is the pod's new cpu request (it runs with 2).
+		want string
+		// other filters the pod on n2 (keeper and a 1-cpu pod) instead of its own n1
+		// (keeper and the pod itself).
+		other    bool
+		wantCode fwk.Code
+	}{
+		{name: "growing from 2 to 3 cpus leaves the node at 7 of 7.5: the resize fits",
+			fts: judge, want: "3", wantCode: fwk.Success},
+		{name: "growing to 4 cpus would take the node to 8: preemption may make room",
+			fts: judge, want: "4", wantCode: fwk.Unschedulable},
+		{name: "growing to 8 cpus exceeds 7.5 even on an empty node",
+			fts: judge, want: "8", wantCode: fwk.UnschedulableAndUnresolvable},
+		{name: "on another node the pod counts at its full size",
+			fts: judge, want: "3", other: true, wantCode: fwk.Unschedulable},
+		{name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
+			fts: plfeature.Features{}, want: "3", wantCode: fwk.Unschedulable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := deferredResize("n1", "2", tt.want)
+			ni := node(nil, keeper, pod)
+			if tt.other {
+				ni = framework.NewNodeInfo(keeper, running("other", 0, map[v1.ResourceName]string{"cpu": "1"}))
+				ni.SetNode(st.MakeNode().Name("n2").Capacity(map[v1.ResourceName]string{"cpu": "10", "memory": "10Gi", "pods": "10"}).Obj())
+			}
+			if got := filter(t, newPluginWith(t, tt.fts, exampleArgs()), pod, ni); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+		})
+	}
+	events, err := newPluginWith(t, judge, exampleArgs()).EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e fwk.ClusterEventWithHint) bool { return e.Event == resize.ShrinkEvent.Event }) {
+		t.Errorf("events %+v: a rejected resize is not retried when the pod asks for less", events)
 	}
 }

@@ -19,14 +19,15 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
 )
 
 // Name is the plugin's name in the registry and in scheduler profiles.
 const Name = "PriorityPlacement"
 
 const (
-	// stateKey is where PreScore leaves its per-pod data for Score.
-	stateKey fwk.StateKey = "PreScore" + Name
+	// preScoreStateKey is where PreScore leaves its per-pod data for Score.
+	preScoreStateKey fwk.StateKey = "PreScore" + Name
 
 	// rawScale turns shares and utilisations (fractions) into fixed-point raw scores:
 	// parts per million, so that min-max normalisation still tells apart nodes whose
@@ -161,7 +162,7 @@ func (pl *PriorityPlacement) PreScore(ctx context.Context, cs fwk.CycleState, po
 			l.Info("PriorityPlacement spreads critical pod", "pod", klog.KObj(pod), "topologyKey", pl.topologyKey, "candidates", len(s.raw))
 		}
 	}
-	cs.Write(stateKey, s)
+	cs.Write(preScoreStateKey, s)
 	return nil
 }
 
@@ -285,7 +286,7 @@ func packRaw(ni fwk.NodeInfo, podCPU, podMem int64) int64 {
 // the negated critical share of the node or its domain for the spread band. It is a
 // lookup or a few arithmetic operations, allocation-free.
 func (pl *PriorityPlacement) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
-	s, err := getState(cs)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
@@ -312,16 +313,8 @@ func (pl *PriorityPlacement) Score(_ context.Context, cs fwk.CycleState, _ *v1.P
 	return pl.nodeRaw(ni, s.podCPU, s.podMem), nil
 }
 
-func getState(cs fwk.CycleState) (*preScoreState, error) {
-	d, err := cs.Read(stateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycle state (is %s enabled at preScore as well as score?): %w", stateKey, Name, err)
-	}
-	s, ok := d.(*preScoreState)
-	if !ok {
-		return nil, fmt.Errorf("invalid %s PreScore state, got type %T", Name, d)
-	}
-	return s, nil
+func getPreScoreState(cs fwk.CycleState) (*preScoreState, error) {
+	return cyclestate.Read[*preScoreState](cs, preScoreStateKey, "preScore")
 }
 
 // ScoreExtensions returns the plugin itself: raw scores need NormalizeScore.

@@ -11,10 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/qosrank"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -37,41 +37,33 @@ func New(_ context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error
 // Name returns the plugin's name.
 func (pl *PriorityQoSSort) Name() string { return Name }
 
-// Less reports whether e1 is scheduled before e2. QoS is read only when priorities tie,
-// so the common case costs what PrioritySort costs.
+// Less reports whether e1 is scheduled before e2: higher priority, then the better
+// protected QoS class (qosrank), then the earlier enqueue time. QoS is read only when
+// priorities tie, so the common case costs what PrioritySort costs.
 func (pl *PriorityQoSSort) Less(e1, e2 fwk.QueuedEntityInfo) bool {
 	p1, p2 := e1.GetPriority(), e2.GetPriority()
 	if p1 != p2 {
 		return p1 > p2
 	}
-	if r1, r2 := qosRank(e1), qosRank(e2); r1 != r2 {
-		return r1 < r2
+	if r1, r2 := rankOf(e1), rankOf(e2); r1 != r2 {
+		return r1 > r2
 	}
 	return e1.GetTimestamp().Before(e2.GetTimestamp())
 }
 
-// Ranks, lowest first in the queue.
-const (
-	rankGuaranteed = iota
-	rankBurstable
-	rankBestEffort
-
-	// rankPodGroup places a pod group (gang), which has no QoS class of its own, with
-	// Burstable pods: neither ahead of Guaranteed pods nor behind BestEffort ones. A
-	// fixed rank, rather than comparing groups by time only, keeps Less a strict weak
-	// order (transitive) when the queue holds groups and pods of one priority.
-	rankPodGroup = rankBurstable
-)
+// rankPodGroup places a pod group (gang), which has no QoS class of its own, with
+// Burstable pods: neither ahead of Guaranteed pods nor behind BestEffort ones. A fixed
+// rank, rather than comparing groups by time only, keeps Less a strict weak order
+// (transitive) when the queue holds groups and pods of one priority.
+const rankPodGroup = qosrank.Burstable
 
 // podInfoGetter is what a queued single pod offers besides QueuedEntityInfo.
 type podInfoGetter interface {
 	GetPodInfo() fwk.PodInfo
 }
 
-// qosRank is the entity's QoS rank. The QoS class is the apiserver's
-// pod.Status.QOSClass, set on every created pod, read through qos.GetPodQOS, which
-// computes the class only for pods that lack it (not seen from an apiserver).
-func qosRank(e fwk.QueuedEntityInfo) int {
+// rankOf is the entity's QoS rank (qosrank.OfPod), rankPodGroup for a pod group.
+func rankOf(e fwk.QueuedEntityInfo) qosrank.Rank {
 	var pod *v1.Pod
 	switch q := e.(type) {
 	case *framework.QueuedPodInfo:
@@ -86,13 +78,7 @@ func qosRank(e fwk.QueuedEntityInfo) int {
 	if pod == nil {
 		return rankPodGroup
 	}
-	switch qos.GetPodQOS(pod) {
-	case v1.PodQOSGuaranteed:
-		return rankGuaranteed
-	case v1.PodQOSBestEffort:
-		return rankBestEffort
-	}
-	return rankBurstable
+	return qosrank.OfPod(pod)
 }
 
 // noArgs rejects any argument: the plugin has none.

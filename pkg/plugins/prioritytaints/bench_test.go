@@ -7,10 +7,11 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/tainttoleration"
 	"k8s.io/utils/ptr"
+
+	"github.com/berth-sched/berth/test/pluginbench"
 )
 
 const benchNodes = 5000
@@ -49,16 +50,6 @@ func benchPod() *v1.Pod {
 	)
 }
 
-type filterPlugin interface {
-	fwk.PreFilterPlugin
-	fwk.FilterPlugin
-}
-
-type scorePlugin interface {
-	fwk.PreScorePlugin
-	fwk.ScorePlugin
-}
-
 func plugins(b *testing.B) map[string]fwk.Plugin {
 	_, ctx := ktesting.NewTestContext(b)
 	upstream, err := tainttoleration.New(ctx, nil, nil, feature.Features{})
@@ -80,23 +71,17 @@ func BenchmarkFilter(b *testing.B) {
 	for _, set := range []struct {
 		name   string
 		reject bool
-	}{{"pass", false}, {"mixed", true}} {
+		// berthRejects is how many nodes PriorityTaints rejects; TaintToleration
+		// rejects none, as the pod tolerates every taint.
+		berthRejects int
+	}{{"pass", false, 0}, {"mixed", true, benchNodes / 10}} {
 		nodes := benchNodeInfos(set.reject)
-		for _, name := range []string{"berth=PriorityTaints", "upstream=TaintToleration"} {
-			b.Run(set.name+"/"+name, func(b *testing.B) {
-				_, ctx := ktesting.NewTestContext(b)
-				pl := plugins(b)[name].(filterPlugin)
-				cs := framework.NewCycleState()
-				if _, s := pl.PreFilter(ctx, cs, pod, nodes); !s.IsSuccess() {
-					b.Fatal(s)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					pl.Filter(ctx, cs, pod, nodes[i%len(nodes)])
-				}
-			})
-		}
+		b.Run(set.name+"/berth=PriorityTaints", func(b *testing.B) {
+			pluginbench.Filter(b, plugins(b)["berth=PriorityTaints"].(pluginbench.FilterPlugin), pod, nodes, set.berthRejects)
+		})
+		b.Run(set.name+"/upstream=TaintToleration", func(b *testing.B) {
+			pluginbench.Filter(b, plugins(b)["upstream=TaintToleration"].(pluginbench.FilterPlugin), pod, nodes, 0)
+		})
 	}
 }
 
@@ -107,17 +92,7 @@ func BenchmarkScore(b *testing.B) {
 	nodes := benchNodeInfos(false)
 	for _, name := range []string{"berth=PriorityTaints", "upstream=TaintToleration"} {
 		b.Run(name, func(b *testing.B) {
-			_, ctx := ktesting.NewTestContext(b)
-			pl := plugins(b)[name].(scorePlugin)
-			cs := framework.NewCycleState()
-			if s := pl.PreScore(ctx, cs, pod, nodes); !s.IsSuccess() {
-				b.Fatal(s)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				pl.Score(ctx, cs, pod, nodes[i%len(nodes)])
-			}
+			pluginbench.Score(b, plugins(b)[name].(pluginbench.ScorePlugin), pod, nodes)
 		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -25,6 +24,8 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const (
@@ -34,11 +35,12 @@ const (
 	preFilterStateKey = "PreFilter" + Name
 	preScoreStateKey  = "PreScore" + Name
 
-	// signRulesKey signs what Filter's and Score's answers depend on besides the
-	// tolerations: which rules bind the pod. The rules binding a pod are always the k
-	// with the highest minPriority, so k alone identifies them; pods of different
-	// priorities bound by the same rules share a signature.
-	signRulesKey = "berth.PriorityTaints.BindingRules()"
+	// bindingRulesSignerName names the sign fragment of what Filter's and Score's
+	// answers depend on besides the tolerations, in upstream's form (the pod field, then
+	// what the plugin derives from it): which rules bind the pod. The rules binding a pod
+	// are always the k with the highest minPriority, so k alone identifies them; pods of
+	// different priorities bound by the same rules share a signature.
+	bindingRulesSignerName = "v1.Pod.Spec.Priority.PriorityTaintsBindingRules()"
 )
 
 // PriorityTaints rejects a node for a pod that tolerates one of the node's NoSchedule or
@@ -50,7 +52,8 @@ type PriorityTaints struct {
 	// prefix instead of copying it.
 	rules []rule
 
-	enableTaintTolerationComparisonOperators bool
+	enableTaintTolerationComparisonOperators           bool
+	enableInPlacePodVerticalScalingSchedulerPreemption bool
 }
 
 var (
@@ -74,14 +77,15 @@ func (r *rule) matches(t *v1.Taint) bool {
 	return t.Key == r.key && (r.value == "" || t.Value == r.value)
 }
 
-// New builds the plugin from PriorityTaintsArgs.
-func New(ctx context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
+// New builds the plugin from PriorityTaintsArgs and the scheduler's features.
+func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.PriorityTaintsArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
 	pl := newFromArgs(&args)
-	pl.enableTaintTolerationComparisonOperators = plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate).EnableTaintTolerationComparisonOperators
+	pl.enableTaintTolerationComparisonOperators = fts.EnableTaintTolerationComparisonOperators
+	pl.enableInPlacePodVerticalScalingSchedulerPreemption = fts.EnableInPlacePodVerticalScalingSchedulerPreemption
 	if len(pl.rules) == 0 {
 		klog.FromContext(ctx).Info("PriorityTaints has no rules configured and reserves no taint")
 	}
@@ -123,16 +127,12 @@ type state struct {
 // Clone shares the state: it is never modified after it is written.
 func (s *state) Clone() fwk.StateData { return s }
 
-func readState(cs fwk.CycleState, key fwk.StateKey) (*state, error) {
-	c, err := cs.Read(key)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", key, err)
-	}
-	s, ok := c.(*state)
-	if !ok {
-		return nil, fmt.Errorf("%q in cycleState has type %T, want *state", key, c)
-	}
-	return s, nil
+func getPreFilterState(cs fwk.CycleState) (*state, error) {
+	return cyclestate.Read[*state](cs, preFilterStateKey, "preFilter")
+}
+
+func getPreScoreState(cs fwk.CycleState) (*state, error) {
+	return cyclestate.Read[*state](cs, preScoreStateKey, "preScore")
 }
 
 // SignPod signs the pod's tolerations and which rules bind it, everything Filter and
@@ -140,13 +140,23 @@ func readState(cs fwk.CycleState, key fwk.StateKey) (*state, error) {
 func (pl *PriorityTaints) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	return []fwk.SignFragment{
 		{Key: fwk.TolerationsSignerName, Value: fwk.TolerationsSigner(pod)},
-		{Key: signRulesKey, Value: len(pl.bindingRules(pod))},
+		{Key: bindingRulesSignerName, Value: len(pl.bindingRules(pod))},
 	}, nil
 }
 
 // PreFilter finds the rules binding the pod; a pod at or above every rule's minPriority
 // (or any pod, with no rules) skips Filter.
+//
+// A pod whose in-place resize the kubelet deferred skips Filter too, as it does
+// upstream TaintToleration's: it is already running on the node the scheduler now
+// judges the resize on, and a resize changes neither its priority, nor its
+// tolerations, nor the node's taints. Rejecting it here (say, because a rule or a taint
+// was added after it was placed) would only deny the resize the preemption that could
+// make room for it, and would not move the pod off the reserved pool.
 func (pl *PriorityTaints) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	if resize.Deferred(pl.enableInPlacePodVerticalScalingSchedulerPreemption, pod) {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
 	rules := pl.bindingRules(pod)
 	if len(rules) == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
@@ -164,7 +174,7 @@ func (pl *PriorityTaints) PreFilterExtensions() fwk.PreFilterExtensions { return
 // TaintToleration, which already rejects the node for them: rejecting here too would
 // only repeat (or, depending on the order, replace) upstream's reason.
 func (pl *PriorityTaints) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	s, err := readState(cs, preFilterStateKey)
+	s, err := getPreFilterState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
@@ -180,13 +190,17 @@ func (pl *PriorityTaints) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 	return nil
 }
 
+// doNotSchedule selects the taints Filter judges, NoSchedule and NoExecute, with
+// upstream TaintToleration's own filter.
+var doNotSchedule = helper.DoNotScheduleTaintsFilterFunc()
+
 // reservedTolerated returns the first NoSchedule/NoExecute taint that one of rules
 // reserves and the tolerations tolerate, with the matching rule of highest
 // minPriority; nil if none.
 func (pl *PriorityTaints) reservedTolerated(logger klog.Logger, taints []v1.Taint, tolerations []v1.Toleration, rules []rule) (*v1.Taint, *rule) {
 	for i := range taints {
 		t := &taints[i]
-		if t.Effect != v1.TaintEffectNoSchedule && t.Effect != v1.TaintEffectNoExecute {
+		if !doNotSchedule(t) {
 			continue
 		}
 		for j := range rules {
@@ -218,7 +232,7 @@ func (pl *PriorityTaints) PreScore(_ context.Context, cs fwk.CycleState, pod *v1
 // a toleration (which makes upstream TaintToleration indifferent) does not change that.
 // NormalizeScore reverses the count, so more reserved taints mean a lower score.
 func (pl *PriorityTaints) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	s, err := readState(cs, preScoreStateKey)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
@@ -37,14 +38,24 @@ func cfgRule(key, value string, min int32) config.PriorityTaintRule {
 	return config.PriorityTaintRule{Key: key, Value: value, MinPriority: ptr.To(min)}
 }
 
+// defaultFeatures are the features a kube-scheduler v1.37 without --feature-gates hands
+// the plugin, as far as it reads them (TaintTolerationComparisonOperators is alpha, off).
+var defaultFeatures = plfeature.Features{}
+
+// newPlugin builds the plugin as a kube-scheduler without --feature-gates would.
 func newPlugin(t testing.TB, rules ...config.PriorityTaintRule) *PriorityTaints {
+	t.Helper()
+	return newPluginWith(t, defaultFeatures, rules...)
+}
+
+func newPluginWith(t testing.TB, fts plfeature.Features, rules ...config.PriorityTaintRule) *PriorityTaints {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	raw, err := json.Marshal(config.PriorityTaintsArgs{Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil)
+	p, err := New(ctx, &runtime.Unknown{Raw: raw}, nil, fts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,11 +406,11 @@ func TestSignPod(t *testing.T) {
 
 func TestNewRejectsInvalidArgs(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
-	_, err := New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved","minPriority":1,"effct":"x"}]}`)}, nil)
+	_, err := New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved","minPriority":1,"effct":"x"}]}`)}, nil, defaultFeatures)
 	if err == nil || !strings.Contains(err.Error(), `unknown field "effct"`) {
 		t.Errorf("New error = %v, want unknown field", err)
 	}
-	_, err = New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved"}]}`)}, nil)
+	_, err = New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved"}]}`)}, nil, defaultFeatures)
 	if err == nil || !strings.Contains(err.Error(), "PriorityTaints: args.rules[0].minPriority: Required value") {
 		t.Errorf("New error = %v, want minPriority required", err)
 	}
@@ -425,5 +436,52 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 	}
 	if _, s := pl.SignPod(ctx, empty); !s.IsSuccess() {
 		t.Fatal(s)
+	}
+}
+
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do, and the
+// TaintTolerationComparisonOperators gate decides, as in TaintToleration, whether a Gt
+// or Lt toleration tolerates a reserved taint at all.
+func TestFeatureGates(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	low := pod(ptr.To[int32](0), v1.Toleration{Key: "berth.io/tier", Operator: v1.TolerationOpGt, Value: "3"})
+	tier5 := nodeInfo("n1", v1.Taint{Key: "berth.io/tier", Value: "5", Effect: v1.TaintEffectNoSchedule})
+	for _, enabled := range []bool{true, false} {
+		pl := newPluginWith(t, plfeature.Features{EnableTaintTolerationComparisonOperators: enabled}, cfgRule("berth.io/tier", "", critical))
+		cs := framework.NewCycleState()
+		if _, s := pl.PreFilter(ctx, cs, low, nil); !s.IsSuccess() {
+			t.Fatal(s)
+		}
+		// With the operators the Gt toleration tolerates the reserved taint, so the
+		// low-priority pod is rejected; without, it tolerates nothing and the pod is
+		// TaintToleration's to reject.
+		if rejected := !pl.Filter(ctx, cs, low, tier5).IsSuccess(); rejected != enabled {
+			t.Errorf("TaintTolerationComparisonOperators %v: Filter rejects the pod: %v", enabled, rejected)
+		}
+	}
+}
+
+// TestPodWhoseResizeIsDeferredSkipsTheFilter: with InPlacePodVerticalScalingSchedulerPreemption
+// the scheduler re-judges a running pod whose resize the kubelet deferred, on its own
+// node; like TaintToleration, PriorityTaints has nothing to say about a resize.
+func TestPodWhoseResizeIsDeferredSkipsTheFilter(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	// A low-priority pod already on a reserved node (placed before the rule existed).
+	running := pod(ptr.To[int32](0), tolerateReserved)
+	running.Spec.NodeName = "n1"
+	running.Status.Conditions = []v1.PodCondition{{Type: v1.PodResizePending, Status: v1.ConditionTrue, Reason: v1.PodReasonDeferred}}
+	rule := cfgRule("berth.io/reserved", "", critical)
+
+	judged := newPluginWith(t, plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true}, rule)
+	if _, s := judged.PreFilter(ctx, framework.NewCycleState(), running, nil); !s.IsSkip() {
+		t.Errorf("with the scheduler judging deferred resizes: PreFilter = %v, want Skip", s)
+	}
+	plain := newPluginWith(t, plfeature.Features{}, rule)
+	cs := framework.NewCycleState()
+	if _, s := plain.PreFilter(ctx, cs, running, nil); !s.IsSuccess() {
+		t.Fatalf("without it: PreFilter = %v, want the pod filtered as any other", s)
+	}
+	if s := plain.Filter(ctx, cs, running, nodeInfo("n1", reservedNoSchedule)); s.Code() != fwk.UnschedulableAndUnresolvable {
+		t.Errorf("without it: Filter = %v, want UnschedulableAndUnresolvable", s)
 	}
 }

@@ -209,13 +209,13 @@ func (e *testEnv) berth(t testing.TB, args any, fts ...plfeature.Features) *QoSA
 	if len(fts) > 0 {
 		f = fts[0]
 	}
-	pl, err := NewWithFeatures(e.ctx, argsObj(t, args), e.fw, f)
+	pl, err := New(e.ctx, argsObj(t, args), e.fw, f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.informers.Start(e.ctx.Done())
 	e.informers.WaitForCacheSync(e.ctx.Done())
-	return pl
+	return pl.(*QoSAwarePreemption)
 }
 
 // upstream builds plain upstream DefaultPreemption on the same env, for comparison.

@@ -264,7 +264,7 @@ func TestNewRejectsBadArgs(t *testing.T) {
 		`{"minCandidateNodesAbsolute": 0, "minCandidateNodesPercentage": 0}`: "cannot be zero at the same time",
 		`{"guaranteedPriorityGapp": 5}`:                                      `unknown field "guaranteedPriorityGapp"`,
 	} {
-		_, err := New(e.ctx, &runtime.Unknown{Raw: []byte(args), ContentType: runtime.ContentTypeJSON}, e.fw)
+		_, err := New(e.ctx, &runtime.Unknown{Raw: []byte(args), ContentType: runtime.ContentTypeJSON}, e.fw, plfeature.Features{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(%s) error = %v, want it to contain %q", args, err, want)
 		}

@@ -320,7 +320,7 @@ func checkCluster(e *testEnv, pl *QoSAwarePreemption, c *cluster) (bool, error) 
 		return false, nil
 	}
 	// As PostFilter does, leave the per-cycle record for SelectVictimsOnNode.
-	state.Write(stateKey, &cycleRecord{affinity: requiredAffinityTerms(c.preemptor, pl.listNamespaces)})
+	state.Write(postFilterStateKey, &postFilterState{affinity: requiredAffinityTerms(c.preemptor, pl.listNamespaces)})
 	offset, n := pl.GetOffsetAndNumCandidates(int32(len(potential)))
 	candidates, _, err := pl.evaluator.DryRunPreemption(e.ctx, state, c.preemptor, potential, c.pdbs, offset, n)
 	if err != nil {

@@ -25,7 +25,6 @@ import (
 	policy "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
@@ -36,6 +35,8 @@ import (
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/qosrank"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -57,8 +58,8 @@ const (
 	ReasonPreemptionNominated = "PreemptionNominated"
 )
 
-// stateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
-const stateKey fwk.StateKey = Name
+// postFilterStateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
+const postFilterStateKey fwk.StateKey = "PostFilter" + Name
 
 // QoSAwarePreemption implements upstream's preemption.Interface with berth's rules. See
 // the package documentation.
@@ -87,15 +88,10 @@ var (
 // Name returns the plugin's name.
 func (pl *QoSAwarePreemption) Name() string { return Name }
 
-// New is the registry factory: it reads the scheduler's feature gates as upstream's
-// registry does for DefaultPreemption.
-func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
-	return NewWithFeatures(ctx, obj, h, plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate))
-}
-
-// NewWithFeatures builds the plugin with explicit scheduler features (tests use it to
-// switch async preemption).
-func NewWithFeatures(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (*QoSAwarePreemption, error) {
+// New builds the plugin from QoSAwarePreemptionArgs and the scheduler's features,
+// which it hands to the upstream DefaultPreemption it delegates to (async preemption,
+// pod-group preemption, ...).
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.QoSAwarePreemptionArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
@@ -135,21 +131,21 @@ func upstreamArgs(a config.QoSAwarePreemptionArgs) *schedconfig.DefaultPreemptio
 	}
 }
 
-// cycleRecord is what one PostFilter run shares with its SelectVictimsOnNode calls: the
+// postFilterState is what one PostFilter run shares with its SelectVictimsOnNode calls: the
 // preemptor's affinity terms, resolved once, and the victims found per node, read back
 // for the preemptor's event once the node is chosen.
-type cycleRecord struct {
+type postFilterState struct {
 	affinity []fwk.AffinityTerm
 
 	mu      sync.Mutex
 	victims map[string][]*v1.Pod
 }
 
-// Clone returns the record itself: the Evaluator clones the cycle state for every node
-// it dry-runs, and the record must collect the victims of all of them.
-func (r *cycleRecord) Clone() fwk.StateData { return r }
+// Clone returns the state itself: the Evaluator clones the cycle state for every node
+// it dry-runs, and one state must collect the victims of all of them.
+func (r *postFilterState) Clone() fwk.StateData { return r }
 
-func (r *cycleRecord) setVictims(node string, pods []*v1.Pod) {
+func (r *postFilterState) setVictims(node string, pods []*v1.Pod) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.victims == nil {
@@ -158,22 +154,14 @@ func (r *cycleRecord) setVictims(node string, pods []*v1.Pod) {
 	r.victims[node] = pods
 }
 
-func (r *cycleRecord) victimsOn(node string) []*v1.Pod {
+func (r *postFilterState) victimsOn(node string) []*v1.Pod {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.victims[node]
 }
 
-func readRecord(state fwk.CycleState) *cycleRecord {
-	if state == nil {
-		return nil
-	}
-	d, err := state.Read(stateKey)
-	if err != nil {
-		return nil
-	}
-	r, _ := d.(*cycleRecord)
-	return r
+func getPostFilterState(cs fwk.CycleState) (*postFilterState, error) {
+	return cyclestate.Read[*postFilterState](cs, postFilterStateKey, "postFilter")
 }
 
 // PostFilter runs upstream's preemption Evaluator with berth's Interface.
@@ -182,8 +170,8 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 	// attempts; berth's replaces DefaultPreemption's, so it keeps counting.
 	schedmetrics.PreemptionAttempts.Inc()
 
-	rec := &cycleRecord{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
-	state.Write(stateKey, rec)
+	rec := &postFilterState{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
+	state.Write(postFilterStateKey, rec)
 	result, status := pl.evaluator.Preempt(ctx, state, pod, m)
 	attemptsTotal.WithLabelValues(attemptResult(result, status)).Inc()
 
@@ -204,12 +192,12 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 // nominationMessage tells the preemptor where it goes and whom it displaces, e.g.
 // "nominated to node n1, preempting 2 victims: 0 Guaranteed, 1 Burstable, 1 BestEffort".
 func nominationMessage(node string, victims []*v1.Pod) string {
-	var n [3]int
+	var n [qosrank.Count]int
 	for _, p := range victims {
-		n[qosRank(qos.GetPodQOS(p))]++
+		n[qosrank.OfPod(p)]++
 	}
 	return fmt.Sprintf("nominated to node %s, preempting %d victims: %d Guaranteed, %d Burstable, %d BestEffort",
-		node, len(victims), n[2], n[1], n[0])
+		node, len(victims), n[qosrank.Guaranteed], n[qosrank.Burstable], n[qosrank.BestEffort])
 }
 
 // attemptResult maps the Evaluator's outcome to the attempts metric's result label.
@@ -284,7 +272,12 @@ func (pl *QoSAwarePreemption) PodEligibleToPreemptOthers(ctx context.Context, po
 // first in berth's order, keeping each one whose return still lets the preemptor fit.
 func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk.CycleState, preemptor *v1.Pod, nodeInfo fwk.NodeInfo,
 	allPossibleVictims []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
-	rec := readRecord(state)
+	// The state is missing when something other than PostFilter (a test, another
+	// preemption driver) asks for victims: the terms are resolved here then.
+	var rec *postFilterState
+	if state != nil {
+		rec, _ = getPostFilterState(state)
+	}
 	var terms []fwk.AffinityTerm
 	if rec != nil {
 		terms = rec.affinity
@@ -297,10 +290,4 @@ func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk
 		rec.setVictims(nodeInfo.Node().Name, pods)
 	}
 	return pods, numPDBViolations, status
-}
-
-// OrderedScoreFuncs returns berth's node order (see nodeScoreFuncs); upstream's
-// pickOneNodeForPreemption applies it.
-func (pl *QoSAwarePreemption) OrderedScoreFuncs(_ context.Context, nodesToVictims map[string]*extenderv1.Victims) []func(node string) int64 {
-	return pl.nodeScoreFuncs(nodesToVictims)
 }

@@ -16,6 +16,8 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/noderesources"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/berth-sched/berth/test/pluginbench"
 )
 
 const (
@@ -77,22 +79,7 @@ func BenchmarkFilter(b *testing.B) {
 	nodes, _, _ := benchCluster()
 	pod := benchPod()
 	b.Run("berth=QoSPlacement/warm", func(b *testing.B) {
-		_, ctx := ktesting.NewTestContext(b)
-		pl := newPlugin(b, "")
-		cs := framework.NewCycleState()
-		if _, s := pl.PreFilter(ctx, cs, pod, nodes); !s.IsSuccess() {
-			b.Fatal(s)
-		}
-		for _, ni := range nodes {
-			if s := pl.Filter(ctx, cs, pod, ni); !s.IsSuccess() {
-				b.Fatal(s)
-			}
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			pl.Filter(ctx, cs, pod, nodes[i%len(nodes)])
-		}
+		pluginbench.Filter(b, newPlugin(b, ""), pod, nodes, 0)
 	})
 	b.Run("berth=QoSPlacement/warm-parallel", func(b *testing.B) {
 		_, ctx := ktesting.NewTestContext(b)
@@ -164,16 +151,7 @@ func BenchmarkFilter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fit := p.(*noderesources.Fit)
-		cs := framework.NewCycleState()
-		if _, s := fit.PreFilter(ctx, cs, pod, nodes); !s.IsSuccess() {
-			b.Fatal(s)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			fit.Filter(ctx, cs, pod, nodes[i%len(nodes)])
-		}
+		pluginbench.Filter(b, p.(*noderesources.Fit), pod, nodes, 0)
 	})
 }
 
@@ -183,20 +161,7 @@ func BenchmarkScore(b *testing.B) {
 	nodes, v1Nodes, v1Pods := benchCluster()
 	pod := benchPod()
 	b.Run("berth=QoSPlacement", func(b *testing.B) {
-		_, ctx := ktesting.NewTestContext(b)
-		pl := newPlugin(b, "")
-		cs := framework.NewCycleState()
-		if s := pl.PreScore(ctx, cs, pod, nodes); !s.IsSuccess() {
-			b.Fatal(s)
-		}
-		for _, ni := range nodes {
-			pl.Score(ctx, cs, pod, ni)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			pl.Score(ctx, cs, pod, nodes[i%len(nodes)])
-		}
+		pluginbench.Score(b, newPlugin(b, ""), pod, nodes)
 	})
 	b.Run("upstream=NodeResourcesBalancedAllocation", func(b *testing.B) {
 		_, ctx := ktesting.NewTestContext(b)
@@ -213,16 +178,7 @@ func BenchmarkScore(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ba := p.(*noderesources.BalancedAllocation)
-		cs := framework.NewCycleState()
-		if s := ba.PreScore(ctx, cs, pod, nodes); !s.IsSuccess() {
-			b.Fatal(s)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			ba.Score(ctx, cs, pod, nodes[i%len(nodes)])
-		}
+		pluginbench.Score(b, p.(*noderesources.BalancedAllocation), pod, nodes)
 	})
 }
 

@@ -15,7 +15,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -25,6 +24,8 @@ import (
 	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
+	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const (
@@ -34,9 +35,12 @@ const (
 	preFilterStateKey = "PreFilter" + Name
 	preScoreStateKey  = "PreScore" + Name
 
-	// signKey signs everything Filter and Score read from the pod: its QoS class and its
-	// memory limit as the plugin counts it.
-	signKey = "berth.QoSPlacement.QOSClassAndMemoryLimit()"
+	// qosClassSignerName and memoryLimitSignerName name the sign fragments of
+	// everything Filter and Score read from the pod, in upstream's form (the pod field,
+	// then what the plugin derives from it): its QoS class and its memory limit as the
+	// plugin counts it.
+	qosClassSignerName    = "v1.Pod.Status.QOSClass"
+	memoryLimitSignerName = "v1.Pod.Spec.ContainerLimitsAndOverheads().QoSPlacementMemoryLimit()"
 )
 
 // QoSPlacement is the memory-limit overcommit guard (Filter) and the eviction-risk score.
@@ -51,7 +55,8 @@ type QoSPlacement struct {
 	specOpts resourcehelper.PodResourcesOptions
 	limits   *limitCache
 
-	enableInPlacePodVerticalScaling bool
+	enableInPlacePodVerticalScaling                    bool
+	enableInPlacePodVerticalScalingSchedulerPreemption bool
 }
 
 var (
@@ -64,13 +69,12 @@ var (
 	_ fwk.SignPlugin        = &QoSPlacement{}
 )
 
-// New builds the plugin from QoSPlacementArgs.
-func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+// New builds the plugin from QoSPlacementArgs and the scheduler's features.
+func New(_ context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Features) (fwk.Plugin, error) {
 	var args config.QoSPlacementArgs
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
-	fts := plfeature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
 	pl := &QoSPlacement{
 		handle:  h,
 		percent: int64(*args.MaxMemoryLimitOvercommitPercent),
@@ -82,7 +86,8 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error
 		specOpts: resourcehelper.PodResourcesOptions{
 			SkipPodLevelResources: !fts.EnablePodLevelResources,
 		},
-		enableInPlacePodVerticalScaling: fts.EnableInPlacePodVerticalScaling,
+		enableInPlacePodVerticalScaling:                    fts.EnableInPlacePodVerticalScaling,
+		enableInPlacePodVerticalScalingSchedulerPreemption: fts.EnableInPlacePodVerticalScalingSchedulerPreemption,
 	}
 	pl.limits = newLimitCache(func(p *v1.Pod) int64 { return memoryLimit(p, pl.podOpts) })
 	return pl, nil
@@ -96,35 +101,29 @@ type podState struct {
 	qos v1.PodQOSClass
 	// limit is the pod's own memory limit (memoryLimit), in bytes.
 	limit int64
+	// resizing: the pod is bound and the scheduler judges its deferred resize
+	// (resize.Deferred); on its own node Filter counts only its growth.
+	resizing bool
 }
 
 // Clone shares the state: it is never modified after it is written.
 func (s *podState) Clone() fwk.StateData { return s }
 
-func readState(cs fwk.CycleState, key fwk.StateKey) (*podState, error) {
-	c, err := cs.Read(key)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", key, err)
-	}
-	s, ok := c.(*podState)
-	if !ok {
-		return nil, fmt.Errorf("%q in cycleState has type %T, want *podState", key, c)
-	}
-	return s, nil
+func getPreFilterState(cs fwk.CycleState) (*podState, error) {
+	return cyclestate.Read[*podState](cs, preFilterStateKey, "preFilter")
 }
 
-type signature struct {
-	QOSClass    v1.PodQOSClass
-	MemoryLimit int64
+func getPreScoreState(cs fwk.CycleState) (*podState, error) {
+	return cyclestate.Read[*podState](cs, preScoreStateKey, "preScore")
 }
 
 // SignPod signs the pod's QoS class and memory limit: pods equal in both get the same
 // answers from Filter and Score on the same nodes.
 func (pl *QoSPlacement) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	return []fwk.SignFragment{{Key: signKey, Value: signature{
-		QOSClass:    qos.GetPodQOS(pod),
-		MemoryLimit: memoryLimit(pod, pl.specOpts),
-	}}}, nil
+	return []fwk.SignFragment{
+		{Key: qosClassSignerName, Value: qos.GetPodQOS(pod)},
+		{Key: memoryLimitSignerName, Value: memoryLimit(pod, pl.specOpts)},
+	}, nil
 }
 
 // PreFilter computes the pod's memory limit once. Only Burstable pods are guarded:
@@ -140,7 +139,11 @@ func (pl *QoSPlacement) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.
 	if q != v1.PodQOSBurstable {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	cs.Write(preFilterStateKey, &podState{qos: q, limit: memoryLimit(pod, pl.specOpts)})
+	cs.Write(preFilterStateKey, &podState{
+		qos:      q,
+		limit:    memoryLimit(pod, pl.specOpts),
+		resizing: resize.Deferred(pl.enableInPlacePodVerticalScalingSchedulerPreemption, pod),
+	})
 	return nil, nil
 }
 
@@ -151,14 +154,28 @@ func (pl *QoSPlacement) PreFilterExtensions() fwk.PreFilterExtensions { return n
 
 // Filter rejects the node when the pod's memory limit would bring the node's sum of
 // memory limits above allocatable × percent / 100. Reaching the bound exactly passes.
-func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	s, err := readState(cs, preFilterStateKey)
+//
+// A Burstable pod whose in-place resize the kubelet deferred is judged, not skipped:
+// the resize raises the limits the node holds as placing a pod does, and if Filter
+// passed it, the preemption the scheduler runs for the resize would free requests for
+// NodeResourcesFit and leave the overcommit above the bound. On its own node the
+// NodeInfo already counts the pod, at the larger of its desired and actuated limits,
+// so Filter adds only what its limit exceeds that entry by, as NodeResourcesFit does
+// with requests.
+func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
 	allocatable := nodeInfo.GetAllocatable().GetMemory()
 	allowed := percentOf(allocatable, pl.percent)
-	total := addSat(pl.limits.nodeSum(nodeInfo), s.limit)
+	growth := s.limit
+	if s.resizing {
+		if pi := resize.Held(nodeInfo, pod); pi != nil {
+			growth = max(0, s.limit-pl.limits.get(pi.GetPod()))
+		}
+	}
+	total := addSat(pl.limits.nodeSum(nodeInfo), growth)
 	if total <= allowed {
 		return nil
 	}
@@ -202,7 +219,7 @@ func (pl *QoSPlacement) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.P
 //   - Guaranteed pods: MaxNodeScore × (A − min(L, A)) / A, already 0..MaxNodeScore
 //     (0 if A is 0): the less of the node its neighbours may burst into, the better.
 func (pl *QoSPlacement) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	s, err := readState(cs, preScoreStateKey)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
@@ -232,7 +249,7 @@ func (pl *QoSPlacement) ScoreExtensions() fwk.ScoreExtensions { return pl }
 // MaxNodeScore × slack / max(slack) (all 0 if no node has slack); Guaranteed pods'
 // scores are already on the 0..MaxNodeScore scale and stay as they are.
 func (pl *QoSPlacement) NormalizeScore(_ context.Context, cs fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
-	s, err := readState(cs, preScoreStateKey)
+	s, err := getPreScoreState(cs)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
@@ -243,7 +260,8 @@ func (pl *QoSPlacement) NormalizeScore(_ context.Context, cs fwk.CycleState, _ *
 }
 
 // EventsToRegister: a Burstable pod rejected by the guard can fit once limits leave a
-// node (a pod deleted, or resized down in place) or a node with room appears or grows.
+// node (a pod deleted, or resized down in place), a node with room appears or grows, or
+// for a deferred resize, the pod itself asks for less.
 func (pl *QoSPlacement) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWithHint, error) {
 	events := []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
@@ -252,6 +270,9 @@ func (pl *QoSPlacement) EventsToRegister(_ context.Context) ([]fwk.ClusterEventW
 	if pl.enableInPlacePodVerticalScaling {
 		events = append(events, fwk.ClusterEventWithHint{
 			Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.UpdatePodScaleDown}, QueueingHintFn: pl.isSchedulableAfterPodScaleDown})
+	}
+	if pl.enableInPlacePodVerticalScalingSchedulerPreemption {
+		events = append(events, resize.ShrinkEvent)
 	}
 	return events, nil
 }

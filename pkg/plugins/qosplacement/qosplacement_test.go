@@ -3,7 +3,7 @@ package qosplacement
 import (
 	"context"
 	"fmt"
-	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +14,10 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
 const gi = int64(1) << 30
@@ -65,18 +68,43 @@ func nodeInfo(name, memory string, pods ...*v1.Pod) fwk.NodeInfo {
 	return ni
 }
 
+// defaultFeatures are the features a kube-scheduler v1.37 without --feature-gates hands
+// the plugin, as far as it reads them.
+var defaultFeatures = plfeature.Features{
+	EnablePodLevelResources:                       true,
+	EnableInPlacePodVerticalScaling:               true,
+	EnableInPlacePodLevelResourcesVerticalScaling: true,
+}
+
+// newPlugin builds the plugin as a kube-scheduler without --feature-gates would.
 func newPlugin(t testing.TB, args string) *QoSPlacement {
+	t.Helper()
+	return newPluginWith(t, defaultFeatures, args)
+}
+
+func newPluginWith(t testing.TB, fts plfeature.Features, args string) *QoSPlacement {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	var obj runtime.Object
 	if args != "" {
 		obj = &runtime.Unknown{Raw: []byte(args)}
 	}
-	p, err := New(ctx, obj, nil)
+	p, err := New(ctx, obj, nil, fts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p.(*QoSPlacement)
+}
+
+// guard runs PreFilter, which must not skip the pod, then Filter on ni.
+func guard(t *testing.T, pl *QoSPlacement, pod *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	cs := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, cs, pod, []fwk.NodeInfo{ni}); !s.IsSuccess() {
+		t.Fatalf("PreFilter = %v", s)
+	}
+	return pl.Filter(ctx, cs, pod, ni)
 }
 
 func TestFilter(t *testing.T) {
@@ -314,55 +342,6 @@ func TestFilterWithoutPreFilterIsAnError(t *testing.T) {
 	}
 }
 
-func TestMemoryLimit(t *testing.T) {
-	tests := []struct {
-		name string
-		pod  *v1.Pod
-		want int64
-	}{
-		{name: "a BestEffort pod has none", pod: bestEffort(), want: 0},
-		{name: "a container's limit", pod: burstable("3Gi"), want: 3 * gi},
-		{name: "a container without memory limit counts at its request",
-			pod: podOf(container("a", res{"memory": "2Gi"}, res{"cpu": "1"})).Obj(), want: 2 * gi},
-		{name: "containers add up",
-			pod: podOf(container("a", res{"memory": "2Gi"}, nil), container("b", nil, res{"memory": "1Gi"})).Obj(), want: 3 * gi},
-		{name: "a container with neither counts 0",
-			pod: podOf(container("a", res{"cpu": "1"}, nil), container("b", nil, res{"memory": "1Gi"})).Obj(), want: gi},
-		{name: "an init container above the containers sets the peak",
-			pod: podOf(container("a", nil, res{"memory": "1Gi"})).InitReq(res{"memory": "5Gi"}).Obj(), want: 5 * gi},
-		{name: "an init container without limit counts at its request",
-			pod: func() *v1.Pod {
-				p := podOf(container("a", nil, res{"memory": "1Gi"})).Obj()
-				p.Spec.InitContainers = []v1.Container{container("init", res{"memory": "6Gi"}, nil)}
-				return p
-			}(), want: 6 * gi},
-		{name: "a sidecar adds to the containers",
-			pod: podOf(container("a", nil, res{"memory": "1Gi"})).SidecarReq(res{"memory": "2Gi"}).Obj(), want: 3 * gi},
-		{name: "overhead adds",
-			pod:  podOf(container("a", nil, res{"memory": "1Gi"})).Overhead(v1.ResourceList{v1.ResourceMemory: resource.MustParse("512Mi")}).Obj(),
-			want: gi + gi/2},
-		{name: "a pod without containers has none", pod: &v1.Pod{}, want: 0},
-		{name: "a limit beyond int64 saturates",
-			pod: podOf(container("a", nil, res{"memory": "100Ei"})).Obj(), want: math.MaxInt64},
-		{name: "huge limits saturate when added",
-			pod: podOf(container("a", nil, res{"memory": "8Ei"}), container("b", nil, res{"memory": "8Ei"})).Obj(), want: math.MaxInt64},
-		{name: "a fractional byte rounds up",
-			pod: podOf(container("a", nil, res{"memory": "1500m"})).Obj(), want: 2},
-	}
-	pl := newPlugin(t, "")
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			orig := tt.pod.DeepCopy()
-			if got := memoryLimit(tt.pod, pl.podOpts); got != tt.want {
-				t.Errorf("memoryLimit = %d, want %d", got, tt.want)
-			}
-			if diff := cmp.Diff(orig, tt.pod); diff != "" {
-				t.Errorf("memoryLimit modified the pod:\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestScore(t *testing.T) {
 	// big has more slack in bytes (16Gi) but its neighbours may burst into 75% of it;
 	// small has less slack (6Gi) but limits on only 25% of it.
@@ -466,75 +445,6 @@ func TestHugeNodesDoNotOverflow(t *testing.T) {
 	}
 }
 
-func TestLimitCacheSweepsPodsAndNodesNoLongerInTheSnapshot(t *testing.T) {
-	computed := 0
-	c := newLimitCache(func(p *v1.Pod) int64 { computed++; return 1 })
-	c.minSweep, c.sweepAbove = 3, 3
-	keep := burstable("1Gi")
-	node := nodeInfo("n", "8Gi", keep)
-	for i := 0; i < 3; i++ {
-		c.get(burstable("1Gi")) // objects that were replaced or deleted
-	}
-	c.nodeSum(nodeInfo("gone", "8Gi"))
-	c.nodeSum(node)
-	if pods, nodes := c.size(); pods != 4 || nodes != 2 {
-		t.Fatalf("cache holds %d pods and %d nodes, want 4 and 2", pods, nodes)
-	}
-	c.maintain([]fwk.NodeInfo{node})
-	if pods, nodes := c.size(); pods != 1 || nodes != 1 {
-		t.Fatalf("after the sweep the cache holds %d pods and %d nodes, want 1 and 1 (the live ones)", pods, nodes)
-	}
-	before := computed
-	if got := c.nodeSum(node); got != 1 || computed != before {
-		t.Errorf("live node: sum %d, recomputed %d times; want 1, 0", got, computed-before)
-	}
-	if got := c.sum(node.GetPods()); got != 1 || computed != before {
-		t.Errorf("live pod: sum %d, recomputed %d times; want 1, 0", got, computed-before)
-	}
-	c.get(burstable("1Gi"))
-	c.maintain([]fwk.NodeInfo{node})
-	if pods, _ := c.size(); pods != 2 {
-		t.Errorf("below the bound (4) the cache must not sweep; holds %d pods", pods)
-	}
-}
-
-// TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange covers the snapshot's pod
-// group cycles: pods are assumed and forgotten while the NodeInfo keeps its generation.
-func TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange(t *testing.T) {
-	logger, _ := ktesting.NewTestContext(t)
-	pl := newPlugin(t, "")
-	ni := framework.NewNodeInfo(burstable("1Gi"))
-	ni.SetNode(st.MakeNode().Name("n").Capacity(res{"memory": "8Gi"}).Obj())
-	gen := ni.Generation
-	if got := pl.limits.nodeSum(ni); got != gi {
-		t.Fatalf("sum = %d, want 1Gi", got)
-	}
-	step := func(add *v1.Pod, remove *v1.Pod, want int64) {
-		t.Helper()
-		if remove != nil {
-			if err := ni.RemovePod(logger, remove); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if add != nil {
-			pi, err := framework.NewPodInfo(add)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ni.AddPodInfo(pi)
-		}
-		ni.Generation = gen
-		if got := pl.limits.nodeSum(ni); got != want {
-			t.Errorf("sum = %d, want %d", got, want)
-		}
-	}
-	a, b := burstable("2Gi"), burstable("3Gi")
-	step(a, nil, 3*gi)
-	step(nil, a, gi)
-	step(b, nil, 4*gi)
-	step(nil, b, gi)
-}
-
 func TestIsSchedulableAfterPodDelete(t *testing.T) {
 	assigned := func(p *v1.Pod) *v1.Pod { p.Spec.NodeName = "n"; return p }
 	tests := []struct {
@@ -626,6 +536,15 @@ func TestEventsToRegister(t *testing.T) {
 	if len(want) > 0 {
 		t.Errorf("events %+v lack %v", events, want)
 	}
+	// InPlacePodVerticalScaling (on by default) adds scheduled pods' scale-downs.
+	plain, err := newPluginWith(t, plfeature.Features{}, "").EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaleDown := fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.UpdatePodScaleDown}
+	if len(events) != len(plain)+1 || events[len(events)-1].Event != scaleDown {
+		t.Errorf("with InPlacePodVerticalScaling the events are %+v, want those without it (%+v) and a scale-down", events, plain)
+	}
 }
 
 func TestSignPod(t *testing.T) {
@@ -655,7 +574,7 @@ func TestNewRejectsInvalidArgs(t *testing.T) {
 		`{"maxMemoryLimitOvercommitPercent": 50}`: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: Invalid value: 50",
 		`{"percent": 150}`:                        `unknown field "percent"`,
 	} {
-		_, err := New(ctx, &runtime.Unknown{Raw: []byte(raw)}, nil)
+		_, err := New(ctx, &runtime.Unknown{Raw: []byte(raw)}, nil, defaultFeatures)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(%s) error = %v, want it to contain %q", raw, err, want)
 		}
@@ -679,5 +598,83 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 		if _, s := pl.SignPod(ctx, p); !s.IsSuccess() {
 			t.Fatal(s)
 		}
+	}
+}
+
+// TestFeatureGates: New takes the scheduler's features as upstream plugins do, and
+// PodLevelResources decides whether a pod-level memory limit is the pod's limit.
+func TestFeatureGates(t *testing.T) {
+	// The incoming pod limits its container at 1Gi and the pod at 6Gi; the node's 8Gi
+	// allow 12Gi of limits and already hold 8Gi.
+	podLevel := podOf(container("app", res{"memory": "1Gi"}, res{"memory": "1Gi"})).
+		Resources(v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceMemory: resource.MustParse("6Gi")}}).Obj()
+	node := nodeInfo("n", "8Gi", burstable("4Gi"), burstable("4Gi"))
+	if s := guard(t, newPluginWith(t, plfeature.Features{EnablePodLevelResources: true}, ""), podLevel, node); s.Code() != fwk.Unschedulable {
+		t.Errorf("with pod-level resources the pod's limit is 6Gi, 14Gi in all: Filter = %v, want Unschedulable", s)
+	}
+	if s := guard(t, newPluginWith(t, plfeature.Features{}, ""), podLevel, node); !s.IsSuccess() {
+		t.Errorf("without them it is its container's 1Gi: Filter = %v, want success", s)
+	}
+}
+
+// deferredResize is a running Burstable pod on node (1Gi requested) whose memory limit
+// the user raised from limit to want and whose resize the kubelet deferred: the spec
+// asks want, the status still reports limit.
+func deferredResize(node, limit, want string) *v1.Pod {
+	p := podOf(container("app", res{"memory": "1Gi"}, res{"memory": want})).Node(node).
+		Condition(v1.PodResizePending, v1.ConditionTrue, v1.PodReasonDeferred).Obj()
+	p.Status.ContainerStatuses = []v1.ContainerStatus{{
+		Name:               "app",
+		AllocatedResources: list(res{"memory": "1Gi"}),
+		Resources:          &v1.ResourceRequirements{Requests: list(res{"memory": "1Gi"}), Limits: list(res{"memory": limit})},
+	}}
+	return p
+}
+
+// TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode: with
+// InPlacePodVerticalScalingSchedulerPreemption the scheduler re-judges a running pod
+// whose resize the kubelet deferred, on its own node, whose NodeInfo already counts the
+// pod at its new limit. The guard still binds the resize; the pod is not counted twice.
+// Nodes have 8Gi, so 12Gi of limits.
+func TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode(t *testing.T) {
+	judge := plfeature.Features{EnableInPlacePodVerticalScalingSchedulerPreemption: true, EnableInPlacePodVerticalScaling: true}
+	// The node's copy of the pod is the same object as the queue's: same UID.
+	own := func(want string) (*v1.Pod, fwk.NodeInfo) {
+		p := deferredResize("n", "4Gi", want)
+		return p, nodeInfo("n", "8Gi", burstable("4Gi"), p)
+	}
+	tests := []struct {
+		name     string
+		fts      plfeature.Features
+		want     string
+		other    bool
+		wantCode fwk.Code
+	}{
+		{name: "raising the limit from 4Gi to 6Gi leaves the node at 10Gi of 12Gi: the resize fits",
+			fts: judge, want: "6Gi", wantCode: fwk.Success},
+		{name: "raising it to 9Gi would take the node to 13Gi",
+			fts: judge, want: "9Gi", wantCode: fwk.Unschedulable},
+		{name: "on another node the pod counts at its full limit",
+			fts: judge, want: "6Gi", other: true, wantCode: fwk.Unschedulable},
+		{name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
+			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, want: "6Gi", wantCode: fwk.Unschedulable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod, node := own(tt.want)
+			if tt.other {
+				node = nodeInfo("m", "8Gi", burstable("4Gi"), burstable("4Gi"))
+			}
+			if got := guard(t, newPluginWith(t, tt.fts, ""), pod, node); got.Code() != tt.wantCode {
+				t.Errorf("Filter = %v, want %v", got, tt.wantCode)
+			}
+		})
+	}
+	events, err := newPluginWith(t, judge, "").EventsToRegister(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(e fwk.ClusterEventWithHint) bool { return e.Event == resize.ShrinkEvent.Event }) {
+		t.Errorf("events %+v: a rejected resize is not retried when the pod asks for less", events)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2/ktesting"
-	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -19,6 +18,8 @@ import (
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	"k8s.io/kubernetes/pkg/scheduler/metrics"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/berth-sched/berth/test/pluginbench"
 )
 
 const (
@@ -66,10 +67,7 @@ func benchPod(prio int32) *v1.Pod {
 type benchCase struct {
 	name string
 	pod  *v1.Pod
-	pl   interface {
-		fwk.PreScorePlugin
-		fwk.ScorePlugin
-	}
+	pl   pluginbench.ScorePlugin
 }
 
 func benchCases(b *testing.B, snap *cache.Snapshot) []benchCase {
@@ -93,17 +91,13 @@ func benchCases(b *testing.B, snap *cache.Snapshot) []benchCase {
 	zoneSpreadPod.Spec.TopologySpreadConstraints = st.MakePod().SpreadConstraint(1, v1.LabelTopologyZone, v1.ScheduleAnyway,
 		&metav1.LabelSelector{MatchLabels: map[string]string{"app": "bench"}}, nil, nil, nil, nil).Obj().Spec.TopologySpreadConstraints
 
-	type both = interface {
-		fwk.PreScorePlugin
-		fwk.ScorePlugin
-	}
 	return []benchCase{
 		{name: "berth/PriorityPlacement/pack", pod: benchPod(0), pl: berth("")},
 		{name: "berth/PriorityPlacement/spread-per-node", pod: benchPod(critical), pl: berth("")},
 		{name: "berth/PriorityPlacement/spread-per-zone", pod: benchPod(critical), pl: berth(zoneArgs)},
-		{name: "upstream/NodeResourcesFit-MostAllocated", pod: benchPod(0), pl: fit.(both)},
-		{name: "upstream/NodeResourcesBalancedAllocation", pod: benchPod(0), pl: balanced.(both)},
-		{name: "upstream/PodTopologySpread-zone-ScheduleAnyway", pod: zoneSpreadPod, pl: spread.(both)},
+		{name: "upstream/NodeResourcesFit-MostAllocated", pod: benchPod(0), pl: fit.(pluginbench.ScorePlugin)},
+		{name: "upstream/NodeResourcesBalancedAllocation", pod: benchPod(0), pl: balanced.(pluginbench.ScorePlugin)},
+		{name: "upstream/PodTopologySpread-zone-ScheduleAnyway", pod: zoneSpreadPod, pl: spread.(pluginbench.ScorePlugin)},
 	}
 }
 
@@ -136,23 +130,7 @@ func BenchmarkScore(b *testing.B) {
 	nodes, pods := benchCluster()
 	snap := cache.NewSnapshot(pods, nodes)
 	all, _ := snap.NodeInfos().List()
-	_, ctx := ktesting.NewTestContext(b)
 	for _, bc := range benchCases(b, snap) {
-		b.Run(bc.name, func(b *testing.B) {
-			state := framework.NewCycleState()
-			if s := bc.pl.PreScore(ctx, state, bc.pod, all); !s.IsSuccess() {
-				b.Fatal(s)
-			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if _, s := bc.pl.Score(ctx, state, bc.pod, all[i]); !s.IsSuccess() {
-					b.Fatal(s)
-				}
-				if i++; i == len(all) {
-					i = 0
-				}
-			}
-		})
+		b.Run(bc.name, func(b *testing.B) { pluginbench.Score(b, bc.pl, bc.pod, all) })
 	}
 }

@@ -1,32 +1,17 @@
 package qosawarepreemption
 
 import (
-	"math"
-
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
-	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
-	"k8s.io/kubernetes/pkg/scheduler/util"
-)
 
-// qosRank orders the QoS classes by how much the kubelet protects them: a class the
-// node keeps under pressure is also the class preemption spares first.
-func qosRank(c v1.PodQOSClass) int {
-	switch c {
-	case v1.PodQOSGuaranteed:
-		return 2
-	case v1.PodQOSBurstable:
-		return 1
-	default:
-		return 0
-	}
-}
+	"github.com/berth-sched/berth/pkg/plugins/internal/qosrank"
+)
 
 // victimQoS is the class of a preemption unit: a pod's own class, or for a pod group the
 // most protected class among its pods (the group is evicted as a whole, so it is as
@@ -34,7 +19,7 @@ func qosRank(c v1.PodQOSClass) int {
 func victimQoS(v preemption.Victim) v1.PodQOSClass {
 	best := v1.PodQOSBestEffort
 	for _, pi := range v.Pods() {
-		if c := qos.GetPodQOS(pi.GetPod()); qosRank(c) > qosRank(best) {
+		if c := qos.GetPodQOS(pi.GetPod()); qosrank.Of(c) > qosrank.Of(best) {
 			best = c
 		}
 	}
@@ -49,7 +34,7 @@ func moreImportantVictim(a, b preemption.Victim) bool {
 	if pa, pb := a.Priority(), b.Priority(); pa != pb {
 		return pa > pb
 	}
-	if qa, qb := qosRank(victimQoS(a)), qosRank(victimQoS(b)); qa != qb {
+	if qa, qb := qosrank.Of(victimQoS(a)), qosrank.Of(victimQoS(b)); qa != qb {
 		return qa > qb
 	}
 	return preemption.MoreImportantVictim(a, b)
@@ -148,75 +133,4 @@ func requiredAffinityTerms(pod *v1.Pod, listNamespaces func(labels.Selector) ([]
 		terms[i].NamespaceSelector = labels.Nothing()
 	}
 	return terms
-}
-
-// qosCost is the args' weight of one victim of class c.
-func (pl *QoSAwarePreemption) qosCost(c v1.PodQOSClass) int64 {
-	switch c {
-	case v1.PodQOSGuaranteed:
-		return *pl.args.QoSCost.Guaranteed
-	case v1.PodQOSBurstable:
-		return *pl.args.QoSCost.Burstable
-	default:
-		return *pl.args.QoSCost.BestEffort
-	}
-}
-
-// nodeScoreFuncs is berth's node choice among preemption candidates, for upstream's
-// pickOneNodeForPreemption: each function scores every tied node, higher is better, and
-// the next one only breaks the ties left. In order: fewest PDB violations; lowest
-// highest-victim priority; lowest QoS cost (sum of qosCost over victims); fewest
-// victims; latest start time of the earliest-started highest-priority victim (upstream's
-// last rule, so recently started pods go first). Upstream's third rule (sum of victim
-// priorities) is replaced by the QoS cost.
-func (pl *QoSAwarePreemption) nodeScoreFuncs(nodesToVictims map[string]*extenderv1.Victims) []func(node string) int64 {
-	victimsOf := func(node string) []*v1.Pod {
-		if v := nodesToVictims[node]; v != nil {
-			return v.Pods
-		}
-		return nil
-	}
-	return []func(string) int64{
-		func(node string) int64 {
-			v := nodesToVictims[node]
-			if v == nil {
-				return math.MinInt64
-			}
-			return -v.NumPDBViolations
-		},
-		func(node string) int64 {
-			pods := victimsOf(node)
-			if len(pods) == 0 {
-				return math.MinInt64
-			}
-			highest := int64(math.MinInt32)
-			for _, p := range pods {
-				highest = max(highest, int64(corev1helpers.PodPriority(p)))
-			}
-			return -highest
-		},
-		func(node string) int64 {
-			var cost int64
-			for _, p := range victimsOf(node) {
-				// Saturate: costs are only bounded below, and a wrapped sum would
-				// invert the order.
-				if c := pl.qosCost(qos.GetPodQOS(p)); cost > math.MaxInt64-c {
-					cost = math.MaxInt64
-				} else {
-					cost += c
-				}
-			}
-			return -cost
-		},
-		func(node string) int64 {
-			return -int64(len(victimsOf(node)))
-		},
-		func(node string) int64 {
-			v := nodesToVictims[node]
-			if v == nil || len(v.Pods) == 0 {
-				return math.MinInt64
-			}
-			return util.GetEarliestPodStartTime(v).UnixNano()
-		},
-	}
 }

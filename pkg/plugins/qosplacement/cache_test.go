@@ -1,0 +1,273 @@
+package qosplacement
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
+	"k8s.io/klog/v2/ktesting"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+)
+
+func TestLimitCacheSweepsPodsAndNodesNoLongerInTheSnapshot(t *testing.T) {
+	computed := 0
+	c := newLimitCache(func(p *v1.Pod) int64 { computed++; return 1 })
+	c.minSweep, c.sweepAbove = 3, 3
+	keep := burstable("1Gi")
+	node := nodeInfo("n", "8Gi", keep)
+	for i := 0; i < 3; i++ {
+		c.get(burstable("1Gi")) // objects that were replaced or deleted
+	}
+	c.nodeSum(nodeInfo("gone", "8Gi"))
+	c.nodeSum(node)
+	if pods, nodes := c.size(); pods != 4 || nodes != 2 {
+		t.Fatalf("cache holds %d pods and %d nodes, want 4 and 2", pods, nodes)
+	}
+	c.maintain([]fwk.NodeInfo{node})
+	if pods, nodes := c.size(); pods != 1 || nodes != 1 {
+		t.Fatalf("after the sweep the cache holds %d pods and %d nodes, want 1 and 1 (the live ones)", pods, nodes)
+	}
+	before := computed
+	if got := c.nodeSum(node); got != 1 || computed != before {
+		t.Errorf("live node: sum %d, recomputed %d times; want 1, 0", got, computed-before)
+	}
+	if got := c.sum(node.GetPods()); got != 1 || computed != before {
+		t.Errorf("live pod: sum %d, recomputed %d times; want 1, 0", got, computed-before)
+	}
+	c.get(burstable("1Gi"))
+	c.maintain([]fwk.NodeInfo{node})
+	if pods, _ := c.size(); pods != 2 {
+		t.Errorf("below the bound (4) the cache must not sweep; holds %d pods", pods)
+	}
+}
+
+// TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange covers the snapshot's pod
+// group cycles: pods are assumed and forgotten while the NodeInfo keeps its generation.
+func TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange(t *testing.T) {
+	logger, _ := ktesting.NewTestContext(t)
+	pl := newPlugin(t, "")
+	ni := framework.NewNodeInfo(burstable("1Gi"))
+	ni.SetNode(st.MakeNode().Name("n").Capacity(res{"memory": "8Gi"}).Obj())
+	gen := ni.Generation
+	if got := pl.limits.nodeSum(ni); got != gi {
+		t.Fatalf("sum = %d, want 1Gi", got)
+	}
+	step := func(add *v1.Pod, remove *v1.Pod, want int64) {
+		t.Helper()
+		if remove != nil {
+			if err := ni.RemovePod(logger, remove); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if add != nil {
+			pi, err := framework.NewPodInfo(add)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ni.AddPodInfo(pi)
+		}
+		ni.Generation = gen
+		if got := pl.limits.nodeSum(ni); got != want {
+			t.Errorf("sum = %d, want %d", got, want)
+		}
+	}
+	a, b := burstable("2Gi"), burstable("3Gi")
+	step(a, nil, 3*gi)
+	step(nil, a, gi)
+	step(b, nil, 4*gi)
+	step(nil, b, gi)
+}
+
+// TestUpstreamBehaviourTheCacheReliesOn drives upstream's real scheduler cache, snapshot
+// and NodeInfo through what a scheduler does to them (bind, update, delete, assume,
+// forget, pod-group assume in the snapshot, preemption's dry-run clone) and checks the
+// behaviours listed at the top of cache.go, then that limitCache's sums stay exact and
+// its memos are reused exactly when a node's pods did not change. A change upstream
+// that breaks one of those behaviours fails here, not in production.
+func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
+	logger, ctx := ktesting.NewTestContext(t)
+	schedmetrics.Register() // the cache reports its size
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sched := cache.New(ctx, nil, false, false)
+	snap := cache.NewEmptySnapshot()
+	computed := 0
+	lc := newLimitCache(func(p *v1.Pod) int64 { computed++; return memoryLimit(p, resourcehelper.PodResourcesOptions{}) })
+
+	for _, name := range []string{"n1", "n2"} {
+		sched.AddNode(logger, st.MakeNode().Name(name).Capacity(res{"memory": "64Gi"}).Obj())
+	}
+	onNode := func(node string, p *v1.Pod) *v1.Pod { p.Spec.NodeName = node; return p }
+	a, b, c := onNode("n1", burstable("1Gi")), onNode("n1", burstable("2Gi")), onNode("n1", burstable("4Gi"))
+	other := onNode("n2", burstable("8Gi"))
+	for _, p := range []*v1.Pod{a, b, c, other} {
+		if err := sched.AddPod(logger, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	nodeInfo := func(name string) fwk.NodeInfo {
+		t.Helper()
+		ni, err := snap.NodeInfos().Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ni
+	}
+	refresh := func() fwk.NodeInfo {
+		t.Helper()
+		if err := sched.UpdateSnapshot(logger, snap); err != nil {
+			t.Fatal(err)
+		}
+		return nodeInfo("n1")
+	}
+	// wantSum checks nodeSum against a sum computed without any cache, and whether the
+	// node's memo was reused (true) or replaced (false).
+	wantSum := func(step string, ni fwk.NodeInfo, reused bool) {
+		t.Helper()
+		before := lc.nodes[ni.Node().Name]
+		got := lc.nodeSum(ni)
+		var want int64
+		for _, pi := range ni.GetPods() {
+			want += memoryLimit(pi.GetPod(), resourcehelper.PodResourcesOptions{})
+		}
+		if got != want {
+			t.Errorf("%s: nodeSum = %d, want %d (a stale memo or pod entry)", step, got, want)
+		}
+		if after := lc.nodes[ni.Node().Name]; (before != nil && after == before) != reused {
+			t.Errorf("%s: memo reused = %v, want %v", step, !reused, reused)
+		}
+	}
+	podInfoOf := func(ni fwk.NodeInfo, p *v1.Pod) fwk.PodInfo {
+		t.Helper()
+		for _, pi := range ni.GetPods() {
+			if pi.GetPod().UID == p.UID {
+				return pi
+			}
+		}
+		t.Fatalf("pod %s not in node %s", p.Name, ni.Node().Name)
+		return nil
+	}
+
+	ni := refresh()
+	wantSum("first cycle", ni, false)
+	first := slices.Clone(ni.GetPods())
+
+	// 2. The cache keeps the very pod object it was handed: no copy, so the object's
+	// pointer is what identifies it in the per-pod cache.
+	if got := podInfoOf(ni, b).GetPod(); got != b {
+		t.Errorf("snapshot holds pod object %p for %s, want the object given to the cache %p", got, b.Name, b)
+	}
+
+	// 3. A cycle after a change on another node: UpdateSnapshot leaves n1 alone and
+	// hands out the same PodInfo pointers in the same order, so the memo is reused.
+	if err := sched.RemovePod(logger, other); err != nil {
+		t.Fatal(err)
+	}
+	ni = refresh()
+	if !slices.Equal(first, ni.GetPods()) {
+		t.Errorf("an unchanged node's pods changed across UpdateSnapshot: %v, then %v", first, ni.GetPods())
+	}
+	wantSum("unchanged node, next cycle", ni, true)
+
+	// 1. An update replaces the PodInfo and the pod object; the old PodInfo still
+	// holds the old object, unmodified.
+	oldInfo := podInfoOf(ni, b)
+	bWant := b.DeepCopy()
+	b2 := onNode("n1", burstable("3Gi"))
+	b2.Name, b2.Namespace, b2.UID = b.Name, b.Namespace, b.UID
+	if err := sched.UpdatePod(logger, b, b2); err != nil {
+		t.Fatal(err)
+	}
+	ni = refresh()
+	newInfo := podInfoOf(ni, b2)
+	if newInfo == oldInfo {
+		t.Error("UpdatePod kept the PodInfo of the updated pod: a memo over it would keep the old limit")
+	}
+	if newInfo.GetPod() != b2 || oldInfo.GetPod() != b {
+		t.Error("UpdatePod changed the pod object a PodInfo refers to")
+	}
+	if diff := cmp.Diff(bWant, b); diff != "" {
+		t.Errorf("UpdatePod modified the old pod object:\n%s", diff)
+	}
+	wantSum("a pod updated to a larger limit", ni, false)
+	wantSum("same cycle, again", ni, true)
+
+	// 4. Binding (assume), forgetting, and the snapshot's pod-group assume and forget
+	// (which keep the NodeInfo's generation) all change the GetPods sequence.
+	d := onNode("n1", burstable("5Gi"))
+	if err := sched.AssumePod(logger, d); err != nil {
+		t.Fatal(err)
+	}
+	ni = refresh()
+	wantSum("a pod assumed", ni, false)
+	if err := sched.ForgetPod(logger, d); err != nil {
+		t.Fatal(err)
+	}
+	ni = refresh()
+	wantSum("the assumed pod forgotten", ni, false)
+
+	pi, err := framework.NewPodInfo(onNode("n1", burstable("6Gi")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := snap.AssumePod(pi); err != nil {
+		t.Fatal(err)
+	}
+	wantSum("a pod-group member assumed in the snapshot", ni, false)
+	if err := snap.ForgetPod(logger, pi.Pod); err != nil {
+		t.Fatal(err)
+	}
+	wantSum("the pod-group member forgotten", ni, false)
+
+	// Preemption's dry run on a clone: upstream's SelectVictimsOnNode removes every
+	// possible victim, then reprieves them one by one, adding each back, running the
+	// filters, and removing it again if the preemptor no longer fits.
+	// 5. RemovePod moves the last PodInfo into the removed one's place and AddPodInfo
+	// appends into the same array, so after "remove c, add e" the clone's slice is as
+	// long as before with other contents in the same memory: a memo that aliased it
+	// would still match it.
+	dry := ni.Snapshot()
+	wantSum("dry-run clone before any change (same PodInfos, same order)", dry, true)
+	for _, victim := range []*v1.Pod{a, c} {
+		if err := dry.RemovePod(logger, victim); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSum("dry-run clone without its victims", dry, false)
+	addBack := func(p *v1.Pod) {
+		t.Helper()
+		pi, err := framework.NewPodInfo(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dry.AddPodInfo(pi)
+	}
+	addBack(a)
+	wantSum("a victim reprieved", dry, false)
+	addBack(c)
+	wantSum("a second victim added back", dry, false)
+	if err := dry.RemovePod(logger, c); err != nil {
+		t.Fatal(err)
+	}
+	e := onNode("n1", burstable("7Gi"))
+	addBack(e)
+	wantSum("the second victim removed again and a third added in its place", dry, false)
+	wantSum("the original after the dry run", ni, false)
+
+	if err := sched.RemovePod(logger, c); err != nil {
+		t.Fatal(err)
+	}
+	ni = refresh()
+	wantSum("a pod deleted", ni, false)
+	if computed != 7 {
+		t.Errorf("memoryLimit computed %d times, want 7: once per pod object (a, b, c, b2, d, the pod-group member, e)", computed)
+	}
+}
