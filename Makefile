@@ -15,17 +15,20 @@ LDFLAGS := -X github.com/berth-sched/berth/pkg/version.Berth=$(BERTH_VERSION) \
 TEST_TIMEOUT ?= 45m
 IMAGE ?= berth-scheduler:$(BERTH_VERSION)
 
-.PHONY: all build build-scheduler build-local test unit run bench bench-plugins bench-scheduler lint image clean k8s-version
+.PHONY: all build build-scheduler build-local build-sim sim test unit run bench bench-plugins bench-scheduler lint image clean k8s-version
 
 all: build
 
-build: build-scheduler build-local
+build: build-scheduler build-local build-sim
 
 build-scheduler:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/berth-scheduler ./cmd/berth-scheduler
 
 build-local:
 	$(GO) build -o $(BIN)/berth-local ./cmd/berth-local
+
+build-sim:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/berth-sim ./cmd/berth-sim
 
 # Everything CI runs: lint, unit tests, and the integration and e2e tests on the real
 # control plane (which drive bin/berth-scheduler as a process).
@@ -40,6 +43,13 @@ unit:
 # workload; prints where each pod landed. ARGS=--once prints and exits.
 run: build
 	$(BIN)/berth-local --scheduler $(BIN)/berth-scheduler $(ARGS)
+
+# berth-sim on an example: berth's recommended profile against upstream's default one on
+# mixed QoS classes under memory pressure (docs/simulator.md). ARGS adds flags, e.g.
+# ARGS="--out results" or ARGS="--sweep QoSAwarePreemption.guaranteedPriorityGap=0,1000".
+SIM_SCENARIO ?= examples/sim/mixed-qos-memory-pressure.yaml
+sim: build-sim
+	$(BIN)/berth-sim run --scenario $(SIM_SCENARIO) --config default --config berth $(ARGS)
 
 # Per-plugin Go benchmarks (each beside an upstream plugin's, in the same run), then the
 # whole scheduler under berth's profile and upstream's default profile (scheduler_perf).

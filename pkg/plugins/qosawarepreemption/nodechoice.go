@@ -3,6 +3,7 @@ package qosawarepreemption
 import (
 	"context"
 	"math"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
@@ -28,8 +29,12 @@ func (pl *QoSAwarePreemption) qosCost(c v1.PodQOSClass) int64 {
 // higher is better, and the next one only breaks the ties left. In order: fewest PDB
 // violations; lowest highest-victim priority; lowest QoS cost (sum of qosCost over
 // victims); fewest victims; latest start time of the earliest-started highest-priority
-// victim (upstream's last rule, so recently started pods go first). Upstream's third
-// rule (sum of victim priorities) is replaced by the QoS cost.
+// victim (upstream's last rule, so recently started pods go first); and last, the node
+// whose name sorts first. Upstream's third rule (sum of victim priorities) is replaced
+// by the QoS cost. The name rule makes the choice a function of the candidates: upstream
+// leaves a complete tie to the order of a map, and start times, recorded to the second
+// by kubelets, do tie; with it, the same cluster state always preempts on the same node
+// (and berth-sim replays are deterministic without leaning on distinct start times).
 func (pl *QoSAwarePreemption) OrderedScoreFuncs(_ context.Context, nodesToVictims map[string]*extenderv1.Victims) []func(node string) int64 {
 	victimsOf := func(node string) []*v1.Pod {
 		if v := nodesToVictims[node]; v != nil {
@@ -37,6 +42,11 @@ func (pl *QoSAwarePreemption) OrderedScoreFuncs(_ context.Context, nodesToVictim
 		}
 		return nil
 	}
+	names := make([]string, 0, len(nodesToVictims))
+	for node := range nodesToVictims {
+		names = append(names, node)
+	}
+	slices.Sort(names)
 	return []func(string) int64{
 		func(node string) int64 {
 			v := nodesToVictims[node]
@@ -79,5 +89,22 @@ func (pl *QoSAwarePreemption) OrderedScoreFuncs(_ context.Context, nodesToVictim
 			}
 			return util.GetEarliestPodStartTime(v).UnixNano()
 		},
+		func(node string) int64 {
+			i, _ := slices.BinarySearch(names, node)
+			return -int64(i)
+		},
+	}
+}
+
+// NodeOrderRules names the rules of OrderedScoreFuncs, in order, for explanations
+// (berth-sim explain).
+func (pl *QoSAwarePreemption) NodeOrderRules() []string {
+	return []string{
+		"fewest PDB violations",
+		"lowest highest-victim priority",
+		"lowest QoS cost",
+		"fewest victims",
+		"latest start of the highest-priority victims",
+		"node name, first in order",
 	}
 }

@@ -148,3 +148,32 @@ func TestNodeChoice(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeChoiceBreaksCompleteTiesByNodeName: candidates alike in every rule, victims
+// started in the same second (as kubelets record them), go to the node whose name sorts
+// first, every time; upstream leaves such a tie to a map's order.
+func TestNodeChoiceBreaksCompleteTiesByNodeName(t *testing.T) {
+	var nodes []*v1.Node
+	var pods []*v1.Pod
+	for _, n := range []string{"n3", "n1", "n4", "n2"} {
+		nodes = append(nodes, node(n, "4", "10"))
+		pods = append(pods, burstable("victim-"+n, n, low, "4", 1))
+	}
+	pre := preemptor(high, "2").Obj()
+	e := newTestEnv(t, nodes, pods, nil, pre)
+	pl := e.berth(t, nil)
+	state := e.preFilter(t, pre)
+	for i := 0; i < 20; i++ {
+		if got, v := pickNode(t, e, pl.evaluator, state, pre, nil); got != "n1" {
+			t.Fatalf("try %d: picked %s (victims %v), want n1", i, got, v)
+		}
+	}
+}
+
+func TestNodeOrderRulesNameEveryRule(t *testing.T) {
+	e := newTestEnv(t, nil, nil, nil, preemptor(high, "1").Obj())
+	pl := e.berth(t, nil)
+	if r, f := len(pl.NodeOrderRules()), len(pl.OrderedScoreFuncs(e.ctx, nil)); r != f {
+		t.Errorf("%d rule names for %d rules", r, f)
+	}
+}

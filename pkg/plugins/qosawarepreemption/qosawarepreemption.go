@@ -88,6 +88,10 @@ var (
 // Name returns the plugin's name.
 func (pl *QoSAwarePreemption) Name() string { return Name }
 
+// PreemptionEvaluator is the upstream Evaluator the plugin preempts with, so that tools
+// (berth-sim explain) can dry-run preemption exactly as the plugin would.
+func (pl *QoSAwarePreemption) PreemptionEvaluator() *preemption.Evaluator { return pl.evaluator }
+
 // New builds the plugin from QoSAwarePreemptionArgs and the scheduler's features,
 // which it hands to the upstream DefaultPreemption it delegates to (async preemption,
 // pod-group preemption, ...).

@@ -1,0 +1,123 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-sched/berth/internal/sim"
+	"github.com/berth-sched/berth/internal/sim/report"
+)
+
+// progressAfter is how long a comparison runs before its progress line appears.
+const progressAfter = 2 * time.Second
+
+func newRunCommand(o *Options) *cobra.Command {
+	var in inputs
+	var out string
+	var parallel int
+	var overwrite bool
+	cmd := &cobra.Command{
+		Use:   "run (--scenario FILE | --trace openb:NODES.csv,PODS.csv) [--config FILE|default|berth ...] [--sweep Plugin.path=V1,V2 ...]",
+		Short: "Replay a workload under each configuration and compare the runs",
+		Long: `run replays one workload through the real kube-scheduler, with berth's plugins, once
+per configuration and sweep value, in virtual time, and prints one table comparing the
+runs. Runs are deterministic: the same workload, configurations and --seed give the
+same placements, bit for bit (compare the placement hashes).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			w, source, err := in.loadWorkload()
+			if err != nil {
+				return err
+			}
+			runs, err := in.plan(ctx, "")
+			if err != nil {
+				return err
+			}
+			jobs := make([]sim.Job, len(runs))
+			for i, r := range runs {
+				jobs[i] = r.job
+			}
+			bar := newProgress(o.Err)
+			defer bar.finish()
+			results, err := sim.RunParallel(ctx, w, jobs, sim.ParallelOptions{Parallel: parallel, Command: o.WorkerCommand, Progress: bar.update})
+			bar.finish()
+			if err != nil {
+				return err
+			}
+			reportRuns := make([]report.Run, len(runs))
+			for i, r := range runs {
+				reportRuns[i] = report.Run{Name: r.job.Name, Config: r.config, Sweep: r.sweep, Seed: in.seed, Result: results[i]}
+			}
+			metrics, err := report.MeasureAll(w, reportRuns, report.MeasureOptions{})
+			if err != nil {
+				return err
+			}
+			if err := report.WriteTable(o.Out, reportRuns, metrics); err != nil {
+				return err
+			}
+			if out == "" {
+				return nil
+			}
+			manifest, err := report.NewManifest(source, w, o.CommandLine)
+			if err != nil {
+				return err
+			}
+			configs, _ := in.loadConfigs()
+			for _, c := range configs {
+				manifest.Configs = append(manifest.Configs, report.ConfigSourceOf(c.name, c.data))
+			}
+			manifest.Sweeps, manifest.Seed, manifest.Parallel = in.sweeps, in.seed, parallel
+			if err := report.WriteDir(out, w, reportRuns, metrics, manifest, report.WriteOptions{Overwrite: overwrite}); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.Out, "\nresults written to %s\n", out)
+			return nil
+		},
+	}
+	in.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&out, "out", "", "write results.json, results.csv, placements.jsonl, manifest.json and chart.svg to this directory (atomically)")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace --out if it exists and is not empty")
+	cmd.Flags().IntVar(&parallel, "parallel", runtime.NumCPU(), "runs at a time, each in its own process")
+	return cmd
+}
+
+// progress is the progress line on stderr: it appears once a comparison has run for
+// progressAfter, so short ones print nothing but their table.
+type progress struct {
+	out   io.Writer
+	start time.Time
+	bar   *progressbar.ProgressBar
+}
+
+func newProgress(out io.Writer) *progress { return &progress{out: out, start: time.Now()} }
+
+func (p *progress) update(done, total int) {
+	if p.bar == nil {
+		if time.Since(p.start) < progressAfter {
+			return
+		}
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(p.out),
+			progressbar.OptionSetDescription("replaying"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("pods"),
+			progressbar.OptionShowIts(),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = p.bar.Set(done)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
+}
