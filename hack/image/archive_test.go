@@ -79,7 +79,10 @@ func untar(t *testing.T, archive string) string {
 	}
 }
 
-func TestArchiveIsAnOCILayoutWithTheImageDigest(t *testing.T) {
+// extractedLayout writes the test image's archive, extracts it as `tar -xf` would and
+// opens it as an OCI image layout; it returns the layout and the built image's digest.
+func extractedLayout(t *testing.T) (v1.ImageIndex, v1.Hash) {
+	t.Helper()
 	img, archive := writeTestArchive(t)
 	want, err := img.Digest()
 	if err != nil {
@@ -89,6 +92,11 @@ func TestArchiveIsAnOCILayoutWithTheImageDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return idx, want
+}
+
+func TestArchiveIsAnOCILayoutWithTheImageDigest(t *testing.T) {
+	idx, want := extractedLayout(t)
 	im, err := idx.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
@@ -169,15 +177,7 @@ func TestArchiveIsADockerSaveArchiveOfTheSameConfigAndLayers(t *testing.T) {
 // crane push DIR (DIR = the extracted archive) is layout.ImageIndexFromPath + remote.Write:
 // the registry stores the very manifest, so a digest pinned from `make image` holds.
 func TestPushingTheExtractedLayoutKeepsTheDigest(t *testing.T) {
-	img, archive := writeTestArchive(t)
-	want, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := layout.ImageIndexFromPath(untar(t, archive))
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx, want := extractedLayout(t)
 	fromLayout, err := idx.Image(want)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -357,17 +356,7 @@ exec unshare --mount --propagation private sh -c '
 	// Deployment's args and empty delegation kubeconfigs (= in-cluster) come after
 	// them and win.
 	args = append([]string{"--authentication-kubeconfig=", "--authorization-kubeconfig="}, args...)
-	p, err := cp.RunScheduler(wrapper, "/etc/berth/scheduler-config.yaml", args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("berth-scheduler (in the image) log:\n%s", p.Log())
-		}
-	})
-	return p
+	return runScheduler(t, wrapper, "/etc/berth/scheduler-config.yaml", args...)
 }
 
 // serviceAccountToken is a token of the ServiceAccount from the TokenRequest API, as
