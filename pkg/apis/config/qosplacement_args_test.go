@@ -60,7 +60,7 @@ func TestQoSPlacementArgsDecode(t *testing.T) {
 		{name: "an unknown field is rejected", raw: `{"maxMemoryOvercommitPercent": 200}`,
 			wantErr: `unknown field "maxMemoryOvercommitPercent"`},
 		{name: "a fractional percent is rejected", raw: `{"maxMemoryLimitOvercommitPercent": 150.5}`,
-			wantErr: "QoSPlacement args"},
+			wantErr: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: number 150.5 is not allowed here, want an integer"},
 		{name: "validation errors name the plugin and the field", raw: `{"maxMemoryLimitOvercommitPercent": 50}`,
 			wantErr: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: Invalid value: 50"},
 	}
