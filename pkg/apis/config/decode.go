@@ -178,8 +178,9 @@ func jsonKind(t reflect.Type) string {
 }
 
 // strictFieldError turns sigs.k8s.io/json's `unknown field "a[0].b"` and
-// `duplicate field "a.b"` into `args.a[0].b: unknown field "b" (did you mean "B"?);
-// allowed: ...`.
+// `duplicate field "a.b"` into `args.a[0].b: unknown field b (did you mean B?);
+// allowed: ...`. Names are not quoted: klog, which prints the error berth-scheduler
+// exits with, would escape every quote.
 func strictFieldError(err error, t reflect.Type) string {
 	msg := err.Error()
 	for _, kind := range []string{"unknown field", "duplicate field"} {
@@ -189,11 +190,11 @@ func strictFieldError(err error, t reflect.Type) string {
 		}
 		path = strings.Trim(path, `"`)
 		parent, name := splitPath(path)
-		out := fmt.Sprintf("args.%s: %s %q", path, kind, name)
+		out := fmt.Sprintf("args.%s: %s %s", path, kind, name)
 		if kind == "unknown field" {
 			if allowed := jsonFields(t, parent); len(allowed) > 0 {
 				if s := suggest(name, allowed); s != "" {
-					out += fmt.Sprintf(" (did you mean %q?)", s)
+					out += fmt.Sprintf(" (did you mean %s?)", s)
 				}
 				out += "; allowed: " + strings.Join(allowed, ", ")
 			} else if len(parent) == 0 {
@@ -267,18 +268,22 @@ func jsonName(f reflect.StructField) string {
 	return tag
 }
 
-// suggest is the allowed name the unknown one most likely meant: the same name in
-// another case, else one at most two edits away.
-func suggest(name string, allowed []string) string {
-	for _, a := range allowed {
-		if strings.EqualFold(a, name) {
-			return a
+// suggest is the allowed name the unknown one most likely meant.
+func suggest(name string, allowed []string) string { return Closest(name, allowed, 2) }
+
+// Closest is the candidate a name most likely misspells: the same name in another case,
+// else the nearest at most maxEdits edits away (Levenshtein, case-insensitive); "" if
+// none is that near.
+func Closest(name string, candidates []string, maxEdits int) string {
+	for _, c := range candidates {
+		if strings.EqualFold(c, name) {
+			return c
 		}
 	}
-	best, bestDist := "", 3
-	for _, a := range allowed {
-		if d := editDistance(strings.ToLower(a), strings.ToLower(name)); d < bestDist {
-			best, bestDist = a, d
+	best, bestDist := "", maxEdits+1
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(c), strings.ToLower(name)); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	return best

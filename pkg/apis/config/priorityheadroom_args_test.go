@@ -164,12 +164,12 @@ reservations:
 		{
 			name:    "an unknown top-level field is rejected",
 			raw:     `{"reservation": []}`,
-			wantErr: `unknown field "reservation"`,
+			wantErr: `unknown field reservation`,
 		},
 		{
 			name:    "an unknown field inside a reservation is rejected",
 			raw:     `{"reservations": [{"belowPriority": 5, "reservePercent": {"cpu": 1}, "percent": 3}]}`,
-			wantErr: `unknown field "percent"`,
+			wantErr: `unknown field percent`,
 		},
 		{
 			name:    "a fractional percent is rejected",

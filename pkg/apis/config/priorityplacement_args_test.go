@@ -106,7 +106,7 @@ func TestPriorityPlacementArgsDecode(t *testing.T) {
 		{
 			name:    "an unknown field is rejected",
 			obj:     &runtime.Unknown{Raw: []byte(`{"criticalPriorty": 5}`)},
-			wantErr: `unknown field "criticalPriorty"`,
+			wantErr: `unknown field criticalPriorty`,
 		},
 		{
 			name:    "a priority outside int32 is rejected",
