@@ -167,12 +167,12 @@ minCandidateNodesAbsolute: 50
 		{
 			name:    "an unknown top-level field is rejected",
 			raw:     `{"guaranteedPriorityGapp": 5}`,
-			wantErr: `unknown field "guaranteedPriorityGapp"`,
+			wantErr: `unknown field guaranteedPriorityGapp`,
 		},
 		{
 			name:    "an unknown QoS class in qosCost is rejected",
 			raw:     `{"qosCost": {"bestEffort": 1, "bursty": 1}}`,
-			wantErr: `unknown field "bursty"`,
+			wantErr: `unknown field bursty`,
 		},
 		{
 			name:    "validation errors name the plugin and the field",

@@ -262,7 +262,7 @@ func TestNewRejectsBadArgs(t *testing.T) {
 		`{"qosCost": {"bestEffort": 3, "burstable": 2}}`:                     "args.qosCost.burstable: Invalid value: 2",
 		`{"minCandidateNodesPercentage": 120}`:                               "args.minCandidateNodesPercentage: Invalid value: 120",
 		`{"minCandidateNodesAbsolute": 0, "minCandidateNodesPercentage": 0}`: "cannot be zero at the same time",
-		`{"guaranteedPriorityGapp": 5}`:                                      `unknown field "guaranteedPriorityGapp"`,
+		`{"guaranteedPriorityGapp": 5}`:                                      `unknown field guaranteedPriorityGapp`,
 	} {
 		_, err := New(e.ctx, &runtime.Unknown{Raw: []byte(args), ContentType: runtime.ContentTypeJSON}, e.fw, plfeature.Features{})
 		if err == nil || !strings.Contains(err.Error(), want) {

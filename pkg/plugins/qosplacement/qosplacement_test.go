@@ -572,7 +572,7 @@ func TestNewRejectsInvalidArgs(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	for raw, want := range map[string]string{
 		`{"maxMemoryLimitOvercommitPercent": 50}`: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: Invalid value: 50",
-		`{"percent": 150}`:                        `unknown field "percent"`,
+		`{"percent": 150}`:                        `unknown field percent`,
 	} {
 		_, err := New(ctx, &runtime.Unknown{Raw: []byte(raw)}, nil, defaultFeatures)
 		if err == nil || !strings.Contains(err.Error(), want) {
