@@ -227,6 +227,27 @@ func TestExplainLiveChoosesTheNodeBerthChose(t *testing.T) {
 	if a.Best != bound.Spec.NodeName || a.Outcome.Node != bound.Spec.NodeName {
 		t.Errorf("berth placed the pod on %s; explain's best node %s, its outcome %s (nodes %v)", bound.Spec.NodeName, a.Best, a.Outcome.Node, names)
 	}
+
+	// The report as a person reads it.
+	var out bytes.Buffer
+	cmd := berthsim.NewCommand(&berthsim.Options{Out: &out, Err: &out})
+	cmd.SetArgs([]string{"explain", "--kubeconfig", kubeconfig, "--pod", ns + "/" + pod.Name, "--top", "3"})
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Cluster https://127.0.0.1:",
+		"configuration berth.",
+		ns + "/placed is bound to " + bound.Spec.NodeName + "; explained as if it were pending now.",
+		"live cluster: pod " + ns + "/placed (priority 0, QoS Guaranteed, profile berth-scheduler), 1 attempt(s)",
+		"Attempt 1 at 0:00:00.000: bound to " + bound.Spec.NodeName,
+		"Best-scored node: " + bound.Spec.NodeName + ", by ",
+		"PriorityPlacement", "TOTAL",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, out.String())
+		}
+	}
 }
 
 func mapsEqual(a, b map[string]int) bool {
