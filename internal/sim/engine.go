@@ -128,6 +128,9 @@ type Result struct {
 	// PeakRSSBytes is the largest resident memory of the worker process that ran the
 	// run (RunParallel; 0 for a run in the caller's process).
 	PeakRSSBytes int64
+	// CPU is the processor time (user and system) of that worker process: unlike Wall,
+	// it does not grow when other work shares the machine.
+	CPU time.Duration
 }
 
 // ChangeKind says whether a pod took or released its node's resources.
