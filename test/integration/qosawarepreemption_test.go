@@ -208,26 +208,7 @@ func (e *qapEnv) survive(names ...string) {
 // waitEvent waits for an event with reason about pod whose message contains want.
 func (e *qapEnv) waitEvent(pod, reason, want string) {
 	e.t.Helper()
-	var seen []string
-	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		events, err := harness.EventsFor(ctx, cp.Client, e.ns, pod)
-		if err != nil {
-			return false, nil
-		}
-		seen = seen[:0]
-		for _, ev := range events {
-			if ev.Reason == reason {
-				seen = append(seen, ev.Message)
-				if strings.Contains(ev.Message, want) {
-					return true, nil
-				}
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		e.t.Errorf("no %s event on %s containing %q (seen %q): %v", reason, pod, want, seen, err)
-	}
+	waitEvent(e.t, e.ns, pod, reason, want)
 }
 
 // qapCounter reads a berth counter from the process's legacy registry, where the
@@ -281,8 +262,10 @@ func TestQoSAwarePreemptionBurstableBeforeGuaranteed(t *testing.T) {
 			fmt.Sprintf("Preempted by %s/preemptor (priority %d) on node %s; victim QoS Burstable", e.ns, qapHigh, node))
 		// upstream's own event stays beside berth's.
 		e.waitEvent("burstable", "Preempted", "Preempted by pod ")
-		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated,
-			fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node))
+		nominated := fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node)
+		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, nominated)
+		// The cycle that preempted did not bind: its FailedScheduling event says why.
+		e.waitEvent("preemptor", "FailedScheduling", "preemption: "+nominated)
 		for _, pod := range []string{"burstable", "preemptor"} {
 			events, _ := harness.EventsFor(context.Background(), cp.Client, e.ns, pod)
 			for _, ev := range events {
@@ -378,6 +361,7 @@ func TestQoSAwarePreemptionPolicyNever(t *testing.T) {
 		if want := "preemption: not eligible due to preemptionPolicy=Never"; !strings.Contains(msg, want) {
 			t.Errorf("%s: PodScheduled message %q lacks %q", e.profile, msg, want)
 		}
+		e.waitEvent(p.Name, "FailedScheduling", "Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.")
 		e.survive("low")
 		if e.profile == "berth" {
 			if d := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible") - ineligibleBefore; d < 1 {
@@ -427,6 +411,7 @@ func TestQoSAwarePreemptionKeepsAffinityTarget(t *testing.T) {
 			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
 				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
 			}
+			e.waitEvent(preemptor.Name, "FailedScheduling", "didn't match pod affinity rules")
 			e.survive("db", "other")
 			return
 		}

@@ -43,7 +43,7 @@ func qpBurstable(ns, name, group, memLimit, node string) *v1.Pod {
 
 // TestQoSPlacementMemoryOvercommitGuard: on a node with 8Gi allocatable and a 150%
 // guard, three Burstable pods limited at 4Gi fit (12Gi), the fourth stays Pending with
-// the guard's reason; a Guaranteed pod whose requests fit still schedules; deleting one
+// the guard's reason (condition and event); a Guaranteed pod whose requests fit still schedules; deleting one
 // Burstable pod lets the fourth in.
 func TestQoSPlacementMemoryOvercommitGuard(t *testing.T) {
 	ctx := context.Background()
@@ -61,10 +61,12 @@ func TestQoSPlacementMemoryOvercommitGuard(t *testing.T) {
 	createPod(t, qpBurstable(ns, "burst-4", group, "4Gi", ""))
 	msg := waitUnschedulable(t, ns, "burst-4")
 	t.Logf("burst-4: %s", msg)
-	const want = "memory limits on node would reach 16Gi of 12Gi allowed (150% of allocatable 8Gi)"
+	const want = "memory limits on node would reach 16Gi of 12Gi allowed (150 percent of allocatable 8Gi)"
 	if !strings.Contains(msg, want) {
 		t.Errorf("unschedulable message %q lacks %q", msg, want)
 	}
+	// The event as well: the scheduler uses the reason as a format string there.
+	waitEvent(t, ns, "burst-4", "FailedScheduling", want)
 
 	g := harness.GuaranteedPod(ns, "guaranteed", harness.Resources{v1.ResourceCPU: "100m", v1.ResourceMemory: "2Gi"}).
 		NodeSelector(map[string]string{qpGroupLabel: group}).Obj()

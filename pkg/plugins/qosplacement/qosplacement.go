@@ -180,8 +180,10 @@ func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod
 		return nil
 	}
 	// Unschedulable, not Unresolvable: preempting pods on the node lowers the sum.
+	// No "%" sign in the reason: the scheduler records FailedScheduling events with it
+	// as a format string, which would mangle it.
 	return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf(
-		"memory limits on node would reach %s of %s allowed (%d%% of allocatable %s)",
+		"memory limits on node would reach %s of %s allowed (%d percent of allocatable %s)",
 		formatBytes(total), formatBytes(allowed), pl.percent, formatBytes(allocatable)))
 }
 

@@ -122,7 +122,7 @@ func TestFilter(t *testing.T) {
 			pod:      burstable("4Gi"),
 			node:     nodeInfo("n", "8Gi", burstable("4Gi"), burstable("4Gi"), burstable("4Gi")),
 			wantCode: fwk.Unschedulable,
-			wantMsg:  "memory limits on node would reach 16Gi of 12Gi allowed (150% of allocatable 8Gi)",
+			wantMsg:  "memory limits on node would reach 16Gi of 12Gi allowed (150 percent of allocatable 8Gi)",
 		},
 		{
 			name: "reaching exactly 150% passes",
@@ -196,7 +196,7 @@ func TestFilter(t *testing.T) {
 			pod:      burstable("4Gi"),
 			node:     nodeInfo("n", "8Gi", burstable("4Gi"), burstable("1Gi")),
 			wantCode: fwk.Unschedulable,
-			wantMsg:  "memory limits on node would reach 9Gi of 8Gi allowed (100% of allocatable 8Gi)",
+			wantMsg:  "memory limits on node would reach 9Gi of 8Gi allowed (100 percent of allocatable 8Gi)",
 		},
 		{
 			name:     "a Guaranteed pod is never rejected: it skips the filter",
@@ -222,7 +222,7 @@ func TestFilter(t *testing.T) {
 			pod:      burstable("1"),
 			node:     nodeInfo("n", "0"),
 			wantCode: fwk.Unschedulable,
-			wantMsg:  "would reach 1 of 0 allowed (150% of allocatable 0)",
+			wantMsg:  "would reach 1 of 0 allowed (150 percent of allocatable 0)",
 		},
 	}
 	for _, tt := range tests {
@@ -246,6 +246,9 @@ func TestFilter(t *testing.T) {
 			}
 			if !strings.Contains(got.Message(), tt.wantMsg) {
 				t.Errorf("Filter message %q lacks %q", got.Message(), tt.wantMsg)
+			}
+			if strings.Contains(got.Message(), "%") {
+				t.Errorf("Filter message %q contains %%: the FailedScheduling event, formatted with it, would be mangled", got.Message())
 			}
 		})
 	}
