@@ -111,3 +111,40 @@ func TestQoSPlacementBestEffortPrefersMemorySlack(t *testing.T) {
 		}
 	}
 }
+
+// TestQoSPlacementPodAboveTheCapOfEveryNodeIsUnresolvable: a Burstable pod whose own
+// memory limit (16Gi) exceeds what the guard allows on an empty node (12Gi: 150% of
+// 8Gi) can never fit, whatever is evicted. The guard says so (UnschedulableAndUnresolvable)
+// and preemption does not dry-run evicting the low-priority pod that sits on the node.
+func TestQoSPlacementPodAboveTheCapOfEveryNodeIsUnresolvable(t *testing.T) {
+	ns := newNamespace(t)
+	const group = "above-cap"
+	createNodes(t, harness.Node("qosplacement-above-cap", "8", "8Gi", 20, "").Label(qpGroupLabel, group).Obj())
+	low := priorityClass(t, "qosplacement-above-cap-low", 100)
+	high := priorityClass(t, "qosplacement-above-cap-high", 1000)
+	startBerth(t, withQoSPlacement(150))
+
+	small := qpBurstable(ns, "small", group, "1Gi", "")
+	small.Spec.PriorityClassName = low
+	createPod(t, small)
+	waitBound(t, ns, "small")
+
+	huge := qpBurstable(ns, "huge", group, "16Gi", "")
+	huge.Spec.PriorityClassName = high
+	createPod(t, huge)
+	msg := waitUnschedulable(t, ns, "huge")
+	t.Logf("huge: %s", msg)
+	for _, want := range []string{
+		"pod's memory limit 16Gi exceeds the 12Gi allowed on the node even when empty (150 percent of allocatable 8Gi)",
+		"preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("unschedulable message %q lacks %q", msg, want)
+		}
+		waitEvent(t, ns, "huge", "FailedScheduling", want)
+	}
+	p, err := cp.Client.CoreV1().Pods(ns).Get(context.Background(), "small", metav1.GetOptions{})
+	if err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the low-priority pod was preempted for a pod that cannot fit (get: %v)", err)
+	}
+}
