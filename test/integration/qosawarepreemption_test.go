@@ -476,3 +476,22 @@ func TestQoSAwarePreemptionWaitsForGracefulTermination(t *testing.T) {
 		}
 	})
 }
+
+// TestQoSAwarePreemptionSystemCriticalIgnoresTheGap: guaranteedPriorityGap has no upper
+// bound, but pods at or above system-cluster-critical are never blocked by it, as
+// upstream requires of every victim-eligibility hook. With a gap of 2000000000, a
+// Guaranteed pod at priority 100 that fills the node yields to a system-cluster-critical
+// pod under both profiles.
+func TestQoSAwarePreemptionSystemCriticalIgnoresTheGap(t *testing.T) {
+	classes := qapClasses(t, "syscrit")
+	qapRun(t, "syscrit", map[string]any{"guaranteedPriorityGap": 2000000000}, func(e *qapEnv) {
+		node := e.node("n1", "4", 10)
+		e.running(e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "4", v1.ResourceMemory: "1Gi"}), classes["low"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil),
+			"system-cluster-critical")
+		if got := e.preempts(preemptor, []string{"guaranteed"}); got != node {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, node)
+		}
+	})
+}
