@@ -2,8 +2,12 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/component-base/metrics/legacyregistry"
 	configv1 "k8s.io/kube-scheduler/config/v1"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
@@ -494,4 +499,54 @@ func TestQoSAwarePreemptionSystemCriticalIgnoresTheGap(t *testing.T) {
 			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, node)
 		}
 	})
+}
+
+// qapWithExtender adds a scheduler extender at url that only takes part in preemption.
+func qapWithExtender(url string) func(*localcluster.SchedulerConfig) {
+	return func(c *localcluster.SchedulerConfig) {
+		c.Extenders = append(c.Extenders, configv1.Extender{URLPrefix: url, PreemptVerb: "preempt"})
+	}
+}
+
+// TestQoSAwarePreemptionExtenderRemovingEveryCandidateCountsAsNoCandidate: a scheduler
+// extender (a real HTTP one) that keeps no candidate node leaves the preemptor pending
+// with upstream's "no candidate node for preemption", nothing is evicted, and berth
+// counts the attempt as no_candidate: the preemptor was eligible, no node was left.
+func TestQoSAwarePreemptionExtenderRemovingEveryCandidateCountsAsNoCandidate(t *testing.T) {
+	var calls atomic.Int32
+	ext := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/preempt" {
+			http.NotFound(w, r)
+			return
+		}
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(extenderv1.ExtenderPreemptionResult{NodeNameToMetaVictims: map[string]*extenderv1.MetaVictims{}})
+	}))
+	t.Cleanup(ext.Close)
+
+	classes := qapClasses(t, "extender")
+	e := &qapEnv{t: t, ns: newNamespace(t), prefix: "qosawarepreemption-extender", profile: "berth"}
+	startBerth(t, all(withPlugin(qosawarepreemption.Name, nil, PostFilter), qapWithPreEnqueue, qapWithExtender(ext.URL)))
+	e.node("n1", "4", 10)
+	e.running(e.pin(harness.BurstablePod(e.ns, "low", harness.Resources{v1.ResourceCPU: "4"}, nil), classes["low"]))
+
+	noCandidate := qapCounter(t, "berth_preemption_attempts_total", "result", "no_candidate")
+	ineligible := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible")
+	p := createPod(t, e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"]))
+	const want = "preemption: no candidate node for preemption"
+	if msg := waitUnschedulable(t, e.ns, p.Name); !strings.Contains(msg, want) {
+		t.Errorf("PodScheduled message %q lacks %q", msg, want)
+	}
+	e.waitEvent(p.Name, "FailedScheduling", want)
+	e.survive("low")
+	if calls.Load() == 0 {
+		t.Fatal("the extender was never asked: the test does not exercise it")
+	}
+	if d := qapCounter(t, "berth_preemption_attempts_total", "result", "no_candidate") - noCandidate; d < 1 {
+		t.Errorf("berth_preemption_attempts_total{result=no_candidate} rose by %v, want >= 1", d)
+	}
+	if d := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible") - ineligible; d != 0 {
+		t.Errorf("berth_preemption_attempts_total{result=ineligible} rose by %v, want 0: the preemptor was eligible", d)
+	}
 }

@@ -61,6 +61,10 @@ const (
 // postFilterStateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
 const postFilterStateKey fwk.StateKey = "PostFilter" + Name
 
+// attemptKey is the context key under which PostFilter passes its postFilterState to
+// PodEligibleToPreemptOthers, which the Evaluator calls without the cycle state.
+type attemptKey struct{}
+
 // QoSAwarePreemption implements upstream's preemption.Interface with berth's rules. See
 // the package documentation.
 type QoSAwarePreemption struct {
@@ -140,6 +144,8 @@ func upstreamArgs(a config.QoSAwarePreemptionArgs) *schedconfig.DefaultPreemptio
 // for the preemptor's event once the node is chosen.
 type postFilterState struct {
 	affinity []fwk.AffinityTerm
+	// ineligible: PodEligibleToPreemptOthers refused the preemptor.
+	ineligible bool
 
 	mu      sync.Mutex
 	victims map[string][]*v1.Pod
@@ -176,8 +182,10 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 
 	rec := &postFilterState{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
 	state.Write(postFilterStateKey, rec)
-	result, status := pl.evaluator.Preempt(ctx, state, pod, m)
-	attemptsTotal.WithLabelValues(attemptResult(result, status)).Inc()
+	// The Evaluator hands this context to PodEligibleToPreemptOthers, which notes a
+	// refusal there: the status alone does not tell it from other Unschedulable ends.
+	result, status := pl.evaluator.Preempt(context.WithValue(ctx, attemptKey{}, rec), state, pod, m)
+	attemptsTotal.WithLabelValues(attemptResult(status, rec.ineligible)).Inc()
 
 	if status.IsSuccess() && result != nil && result.NominatingInfo != nil && result.NominatedNodeName != "" {
 		node := result.NominatedNodeName
@@ -205,18 +213,19 @@ func nominationMessage(node string, victims []*v1.Pod) string {
 }
 
 // attemptResult maps the Evaluator's outcome to the attempts metric's result label.
-func attemptResult(result *fwk.PostFilterResult, status *fwk.Status) string {
+// Every other failure leaves no candidate node: none fits even with its possible
+// victims gone, or extenders removed every candidate ("no candidate node for
+// preemption").
+func attemptResult(status *fwk.Status, ineligible bool) string {
 	switch {
 	case status.IsSuccess():
 		return ResultNominated
 	case status.Code() == fwk.Error:
 		return ResultError
-	case result != nil:
-		// The Evaluator returns a result (clearing the nomination) only when no node
-		// would fit the preemptor even with all its possible victims gone.
-		return ResultNoCandidate
-	default:
+	case ineligible:
 		return ResultIneligible
+	default:
+		return ResultNoCandidate
 	}
 }
 
@@ -266,7 +275,11 @@ func (pl *QoSAwarePreemption) CandidatesToVictimsMap(candidates []preemption.Can
 // while earlier ones (that this plugin could have chosen) terminate on the nominated
 // node.
 func (pl *QoSAwarePreemption) PodEligibleToPreemptOthers(ctx context.Context, pod *v1.Pod, nominatedNodeStatus *fwk.Status) (bool, string) {
-	return pl.upstream.PodEligibleToPreemptOthers(ctx, pod, nominatedNodeStatus)
+	ok, msg := pl.upstream.PodEligibleToPreemptOthers(ctx, pod, nominatedNodeStatus)
+	if rec, _ := ctx.Value(attemptKey{}).(*postFilterState); rec != nil && !ok {
+		rec.ineligible = true
+	}
+	return ok, msg
 }
 
 // SelectVictimsOnNode removes the preemptor's affinity targets from the possible victims
