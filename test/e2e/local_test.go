@@ -96,7 +96,7 @@ func TestMakeRunOncePrintsPlacementTable(t *testing.T) {
 	for pod, reason := range map[string]string{
 		"batch-wants-reserved-pool": "reserved for pods with priority >= 1000000",                  // PriorityTaints
 		"batch-over-headroom":       "node keeps 25 percent of cpu for pods with priority >= 1000", // PriorityHeadroom
-		"default-memory-overcommit": "memory limits on node would reach",                           // QoSPlacement
+		"default-memory-overcommit": "pod's memory limit 13Gi exceeds the 12Gi allowed",            // QoSPlacement
 		"not-opted-in":              "not berth's",
 	} {
 		if r := get(pod); !strings.HasPrefix(r.node, "Pending:") || !strings.Contains(r.node, reason) {
