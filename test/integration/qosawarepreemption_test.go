@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -216,6 +219,43 @@ func (e *qapEnv) waitEvent(pod, reason, want string) {
 	waitEvent(e.t, e.ns, pod, reason, want)
 }
 
+// uid is the UID of the env's pod name.
+func (e *qapEnv) uid(name string) string {
+	e.t.Helper()
+	p, err := cp.Client.CoreV1().Pods(e.ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(p.UID)
+}
+
+// onePreempted waits for the "Preempted" event on victim containing want, then checks
+// that it stays the only "Preempted" event on it: `kubectl get events`, event exporters
+// and `make run` count events per victim.
+func (e *qapEnv) onePreempted(victim, want string) {
+	e.t.Helper()
+	e.waitEvent(victim, "Preempted", want)
+	// The events of one preemption are recorded within moments of each other; a second
+	// one would show within this window.
+	var notes []string
+	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+		events, err := harness.EventsFor(ctx, cp.Client, e.ns, victim)
+		if err != nil {
+			return false, nil
+		}
+		notes = notes[:0]
+		for _, ev := range events {
+			if ev.Reason == "Preempted" {
+				notes = append(notes, ev.Message)
+			}
+		}
+		return len(notes) > 1, nil
+	})
+	if err == nil {
+		e.t.Errorf("%s: %d Preempted events on %s, want one: %q", e.profile, len(notes), victim, notes)
+	}
+}
+
 // qapCounter reads a berth counter from the process's legacy registry, where the
 // in-process scheduler registers it (0 before the plugin was ever built).
 func qapCounter(t *testing.T, name, label, value string) float64 {
@@ -258,15 +298,15 @@ func TestQoSAwarePreemptionBurstableBeforeGuaranteed(t *testing.T) {
 		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
 		if e.profile == "upstream" {
 			e.preempts(preemptor, []string{"guaranteed"}, "burstable")
+			e.onePreempted("guaranteed", fmt.Sprintf("Preempted by pod %s on node %s", e.uid("preemptor"), node))
 			return
 		}
 		if got := e.preempts(preemptor, []string{"burstable"}, "guaranteed"); got != node {
 			t.Errorf("preemptor bound to %s, want %s", got, node)
 		}
-		e.waitEvent("burstable", qosawarepreemption.ReasonPreempted,
-			fmt.Sprintf("Preempted by %s/preemptor (priority %d) on node %s; victim QoS Burstable", e.ns, qapHigh, node))
-		// upstream's own event stays beside berth's.
-		e.waitEvent("burstable", "Preempted", "Preempted by pod ")
+		// One event on the victim: upstream's, completed with berth's detail.
+		e.onePreempted("burstable", fmt.Sprintf("Preempted by pod %s on node %s; preemptor %s/preemptor (priority %d); victim QoS Burstable",
+			e.uid("preemptor"), node, e.ns, qapHigh))
 		nominated := fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node)
 		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, nominated)
 		// The cycle that preempted did not bind: its FailedScheduling event says why.
@@ -549,4 +589,120 @@ func TestQoSAwarePreemptionExtenderRemovingEveryCandidateCountsAsNoCandidate(t *
 	if d := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible") - ineligible; d != 0 {
 		t.Errorf("berth_preemption_attempts_total{result=ineligible} rose by %v, want 0: the preemptor was eligible", d)
 	}
+}
+
+// qapVanishLabel marks a pod that a test's admission webhook deletes the moment the
+// scheduler sets its DisruptionTarget condition: a victim already gone by the time
+// the Executor reaches it.
+const qapVanishLabel = "berth.test/vanish"
+
+// qapVanishingVictims registers a validating admission webhook (served here, called by
+// the real API server) on the status updates of pods labelled qapVanishLabel=value.
+// When the scheduler adds DisruptionTarget to such a pod, the webhook deletes the pod
+// at once and lets the update through, which then finds the pod gone: the Executor's
+// patch returns NotFound, as it does when a victim is deleted by someone else between
+// the dry run and the eviction. It returns how many victims it removed so far.
+func qapVanishingVictims(t *testing.T, value string) func() int32 {
+	t.Helper()
+	var removed atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var review admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		req := review.Request
+		var pod v1.Pod
+		if err := json.Unmarshal(req.Object.Raw, &pod); err == nil && (req.DryRun == nil || !*req.DryRun) {
+			for _, c := range pod.Status.Conditions {
+				if c.Type == v1.DisruptionTarget && c.Reason == v1.PodReasonPreemptionByScheduler {
+					err := cp.Client.CoreV1().Pods(req.Namespace).Delete(context.Background(), req.Name,
+						metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+					if err == nil {
+						removed.Add(1)
+					}
+				}
+			}
+		}
+		review.Response = &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
+		review.Request = nil
+		_ = json.NewEncoder(w).Encode(review)
+	}))
+	t.Cleanup(srv.Close)
+
+	ctx := context.Background()
+	name := "vanish-" + value
+	none, fail := admissionregistrationv1.SideEffectClassNoneOnDryRun, admissionregistrationv1.Fail
+	url := srv.URL + "/validate"
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "vanish.berth.test",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{
+				URL:      &url,
+				CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}),
+			},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"},
+					Resources: []string{"pods/status"}, Scope: ptr.To(admissionregistrationv1.NamespacedScope)},
+			}},
+			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{qapVanishLabel: value}},
+			SideEffects:             &none,
+			FailurePolicy:           &fail,
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+	if _, err := cp.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, cfg, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cp.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	return removed.Load
+}
+
+// TestQoSAwarePreemptionVictimAlreadyGone: the only victim is deleted by someone else
+// just as the Executor evicts it (a webhook deletes it on the DisruptionTarget update,
+// which then fails with NotFound). Upstream's Executor then preempts nothing and says
+// nothing; berth announces and counts only what upstream actually preempted, so there
+// is no "Preempted" event and berth_preemption_victims_total does not move. The
+// preemptor still gets the freed node.
+func TestQoSAwarePreemptionVictimAlreadyGone(t *testing.T) {
+	classes := qapClasses(t, "gone")
+	qapRun(t, "gone", nil, func(e *qapEnv) {
+		removed := qapVanishingVictims(t, e.ns)
+		node := e.node("n1", "4", 10)
+		e.running(e.pin(harness.BurstablePod(e.ns, "victim", harness.Resources{v1.ResourceCPU: "4"}, nil).
+			Label(qapVanishLabel, e.ns), classes["low"]))
+		before := qapCounter(t, "berth_preemption_victims_total", "qos_class", "Burstable")
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		if got := e.preempts(preemptor, []string{"victim"}); got != node {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, node)
+		}
+		if removed() == 0 {
+			t.Fatalf("%s: the webhook never removed the victim: the test does not exercise a victim already gone", e.profile)
+		}
+		// Upstream's Executor records its event before returning; berth's would follow at
+		// once. Neither may appear.
+		var notes []string
+		err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+			events, err := harness.EventsFor(ctx, cp.Client, e.ns, "victim")
+			if err != nil {
+				return false, nil
+			}
+			for _, ev := range events {
+				if ev.Reason == "Preempted" {
+					notes = append(notes, ev.Message)
+				}
+			}
+			return len(notes) > 0, nil
+		})
+		if err == nil {
+			t.Errorf("%s: Preempted events on a victim that was already gone: %q", e.profile, notes)
+		}
+		if d := qapCounter(t, "berth_preemption_victims_total", "qos_class", "Burstable") - before; d != 0 {
+			t.Errorf("%s: berth_preemption_victims_total{qos_class=Burstable} rose by %v for a victim that was already gone", e.profile, d)
+		}
+	})
 }
