@@ -7,6 +7,7 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
+	"k8s.io/kubernetes/pkg/apis/scheduling"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
 
@@ -43,12 +44,21 @@ func moreImportantVictim(a, b preemption.Victim) bool {
 // allowedByGap is the guaranteedPriorityGap rule: a Guaranteed victim may only be
 // preempted by a pod at least gap priorities above it. Upstream's "strictly lower
 // priority" check runs before this one.
+//
+// Preemptors at or above system-cluster-critical are exempt whatever the gap: upstream
+// asks every IsEligiblePod customization to let system services preempt normal pods,
+// and a gap is otherwise unbounded (above 2^31 it would shield Guaranteed pods even
+// from system-node-critical).
 func allowedByGap(gap int64, victim preemption.Victim, preemptor *v1.Pod) bool {
 	if gap <= 0 || victimQoS(victim) != v1.PodQOSGuaranteed {
 		return true
 	}
+	prio := corev1helpers.PodPriority(preemptor)
+	if prio >= scheduling.SystemCriticalPriority {
+		return true
+	}
 	// The difference of two int32 cannot overflow; victim + gap could.
-	return int64(corev1helpers.PodPriority(preemptor))-int64(victim.Priority()) >= gap
+	return int64(prio)-int64(victim.Priority()) >= gap
 }
 
 // podMatchesAllTerms reports whether p satisfies every one of the preemptor's required

@@ -9,6 +9,7 @@ import (
 	policy "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/apis/scheduling"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 )
 
@@ -331,7 +332,12 @@ func TestAllowedByGap(t *testing.T) {
 		{"exactly gap above is enough", 10, g, -2147483638, true},
 		{"one below the gap is not", 10, g, -2147483639, false},
 		{"the widest int32 distance is within a gap of 2^32-1", 1<<32 - 1, g, 2147483647, true},
-		{"a huge gap does not overflow into allowing", 1<<63 - 1, g, 2147483647, false},
+		{"a huge gap does not overflow into allowing", 1<<63 - 1, g, scheduling.SystemCriticalPriority - 1, false},
+		{"system-cluster-critical is never blocked by the gap", 1<<63 - 1, g, scheduling.SystemCriticalPriority, true},
+		{"system-node-critical is never blocked by the gap", 1<<63 - 1,
+			newVictimUnderTest(t, guaranteed("g", "n", scheduling.SystemCriticalPriority, "1", 1)), scheduling.SystemCriticalPriority + 1000, true},
+		{"just below system-cluster-critical, a gap it misses still binds", 1000,
+			newVictimUnderTest(t, guaranteed("g", "n", scheduling.SystemCriticalPriority-1000, "1", 1)), scheduling.SystemCriticalPriority - 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
