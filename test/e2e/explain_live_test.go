@@ -142,6 +142,10 @@ func TestExplainLiveGivesTheSchedulersReasonsForAPendingPod(t *testing.T) {
 	// on nodes already holding pods, more than is free.
 	pod := harness.BurstablePod(ns, "too-big", harness.Resources{v1.ResourceCPU: "3800m"}, nil).Obj()
 	createPod(t, ctx, pod)
+	t.Cleanup(func() {
+		// Pending for good: gone before a later test's nodes could take it.
+		_ = cp.Client.CoreV1().Pods(ns).Delete(context.Background(), pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+	})
 	ev, err := harness.WaitForEvent(ctx, cp.Client, ns, pod.Name, "FailedScheduling", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +194,10 @@ func TestExplainLiveChoosesTheNodeBerthChose(t *testing.T) {
 	ns := newNamespace(t, ctx)
 	var names []string
 	for i, cpu := range []string{"6", "10", "14"} {
+		// Tainted, so that only this test's pod may land there: a pod another test left
+		// pending would otherwise take a node while the test runs.
 		n := harness.Node("explain-"+strconv.Itoa(i), cpu, strconv.Itoa(8+4*i)+"Gi", 20, "").
-			Label("explain", "yes").Obj()
+			Label("explain", "yes").Taints([]v1.Taint{{Key: "e2e-explain", Effect: v1.TaintEffectNoSchedule}}).Obj()
 		if _, err := cp.Client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +213,7 @@ func TestExplainLiveChoosesTheNodeBerthChose(t *testing.T) {
 	}
 	startScheduler(t, nil)
 	pod := harness.GuaranteedPod(ns, "placed", harness.Resources{v1.ResourceCPU: "1", v1.ResourceMemory: "1Gi"}).
-		NodeSelector(map[string]string{"explain": "yes"}).Obj()
+		NodeSelector(map[string]string{"explain": "yes"}).Toleration("e2e-explain").Obj()
 	createPod(t, ctx, pod)
 	bound, err := cp.WaitForPod(ctx, ns, pod.Name, time.Minute, "bound", localcluster.IsBound)
 	if err != nil {
