@@ -1,13 +1,10 @@
 package qosawarepreemption
 
 import (
-	"slices"
-	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	fwk "k8s.io/kube-scheduler/framework"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 )
 
@@ -124,31 +121,7 @@ func TestSelectVictimsOnNodeWithAffinity(t *testing.T) {
 			pl := e.berth(t, nil)
 			up := e.upstream(t)
 			state := e.preFilter(t, tt.preemptor)
-			for _, side := range []struct {
-				name string
-				got  func() ([]*v1.Pod, int, *fwk.Status)
-				want outcome
-			}{
-				{"berth", func() ([]*v1.Pod, int, *fwk.Status) {
-					return selectVictims(t, e, pl.evaluator, state, tt.preemptor, "n1", nil)
-				}, tt.berth},
-				{"upstream", func() ([]*v1.Pod, int, *fwk.Status) {
-					return selectVictims(t, e, up.Evaluator, state, tt.preemptor, "n1", nil)
-				}, tt.upstream},
-			} {
-				pods, _, status := side.got()
-				if status.Code() != side.want.code || !strings.Contains(status.Message(), side.want.msg) {
-					t.Errorf("%s: status %v, want code %v with message %q", side.name, status, side.want.code, side.want.msg)
-					continue
-				}
-				got := names(pods)
-				slices.Sort(got)
-				want := slices.Clone(side.want.victims)
-				slices.Sort(want)
-				if !slices.Equal(got, want) {
-					t.Errorf("%s: victims %v, want %v", side.name, got, want)
-				}
-			}
+			compareVictims(t, e, pl, up, state, tt.preemptor, "n1", nil, tt.berth, tt.upstream)
 		})
 	}
 }
