@@ -13,7 +13,8 @@ const (
 	// nominated to their node.
 	ResultNominated = "nominated"
 	// ResultNoCandidate: the preemptor may preempt, but evicting lower-priority pods
-	// would not make it fit on any node.
+	// would not make it fit on any node, or scheduler extenders removed every
+	// candidate node.
 	ResultNoCandidate = "no_candidate"
 	// ResultIneligible: the preemptor may not preempt now (preemptionPolicy: Never, or
 	// its earlier victims are still terminating on its nominated node).

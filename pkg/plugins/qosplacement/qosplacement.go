@@ -154,6 +154,8 @@ func (pl *QoSPlacement) PreFilterExtensions() fwk.PreFilterExtensions { return n
 
 // Filter rejects the node when the pod's memory limit would bring the node's sum of
 // memory limits above allocatable × percent / 100. Reaching the bound exactly passes.
+// A pod whose own limit is above the bound is rejected as unresolvable: no eviction
+// could make room for it.
 //
 // A Burstable pod whose in-place resize the kubelet deferred is judged, not skipped:
 // the resize raises the limits the node holds as placing a pod does, and if Filter
@@ -179,9 +181,18 @@ func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod
 	if total <= allowed {
 		return nil
 	}
-	// Unschedulable, not Unresolvable: preempting pods on the node lowers the sum.
+	// No "%" sign in the reasons: the scheduler records FailedScheduling events with
+	// them as a format string, which would mangle them.
+	if s.limit > allowed {
+		// Even an empty node would not take it: preemption cannot help, so it is not
+		// tried (as PriorityHeadroom does for a pod larger than the unreserved share).
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(
+			"pod's memory limit %s exceeds the %s allowed on the node even when empty (%d percent of allocatable %s)",
+			formatBytes(s.limit), formatBytes(allowed), pl.percent, formatBytes(allocatable)))
+	}
+	// Unschedulable: preempting pods on the node lowers the sum.
 	return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf(
-		"memory limits on node would reach %s of %s allowed (%d%% of allocatable %s)",
+		"memory limits on node would reach %s of %s allowed (%d percent of allocatable %s)",
 		formatBytes(total), formatBytes(allowed), pl.percent, formatBytes(allocatable)))
 }
 
