@@ -125,9 +125,23 @@ func qapRun(t *testing.T, scenario string, args any, body func(e *qapEnv), extra
 // node is a node of this env: cpu cores, 8Gi, pods slots.
 func (e *qapEnv) node(suffix, cpu string, pods int) string {
 	e.t.Helper()
+	return e.zonedNode(suffix, cpu, pods, "")
+}
+
+// zonedNode is node in zone (none if empty), the zone name made unique to the env.
+func (e *qapEnv) zonedNode(suffix, cpu string, pods int, zone string) string {
+	e.t.Helper()
 	name := e.prefix + "-" + suffix
-	createNodes(e.t, harness.Node(name, cpu, "8Gi", pods, "").Label(qapSelectorKey, e.prefix).Obj())
+	if zone != "" {
+		zone = e.prefix + "-" + zone
+	}
+	createNodes(e.t, harness.Node(name, cpu, "8Gi", pods, zone).Label(qapSelectorKey, e.prefix).Obj())
 	return name
+}
+
+// onNode keeps a pod on the named node.
+func onNode(w *st.PodWrapper, node string) *st.PodWrapper {
+	return w.NodeSelector(map[string]string{v1.LabelHostname: node})
 }
 
 // pin keeps a pod on this env's nodes (beside any node selector it has), gives it the
@@ -463,6 +477,123 @@ func TestQoSAwarePreemptionKeepsAffinityTarget(t *testing.T) {
 		}
 		if got := e.preempts(preemptor, []string{"other"}, "db"); got != node {
 			t.Errorf("preemptor bound to %s, want %s", got, node)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionAffinityTargetWithAnotherInItsZone: the preemptor requires
+// zone affinity to app=db. Node n1 holds a low-priority db pod and nothing else; a db
+// pod at the preemptor's own priority (not a possible victim) runs on n2, in the same
+// zone, which is full. Evicting n1's db pod leaves the zone's term met by n2's, so both
+// profiles evict it and bind the preemptor to n1: the affinity target is only kept when
+// no other pod in its topology domain would satisfy the term.
+func TestQoSAwarePreemptionAffinityTargetWithAnotherInItsZone(t *testing.T) {
+	classes := qapClasses(t, "zone")
+	qapRun(t, "zone", nil, func(e *qapEnv) {
+		n1, n2 := e.zonedNode("n1", "2", 10, "a"), e.zonedNode("n2", "2", 10, "a")
+		db := func(name, node string) *st.PodWrapper {
+			return onNode(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil).Label("app", "db"), node)
+		}
+		e.running(e.pin(db("db-low", n1), classes["low"]))
+		e.running(e.pin(db("db-high", n2), classes["high"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil).
+			PodAffinity(v1.LabelTopologyZone, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, st.PodAffinityWithRequiredReq),
+			classes["high"])
+		if got := e.preempts(preemptor, []string{"db-low"}, "db-high"); got != n1 {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, n1)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionAffinityTermsNeedOnePodMatchingAll: the preemptor has two
+// required hostname terms, app=db and tier=cache. Node b2 (4 cpu) holds db (app=db,
+// 1 cpu), cache (tier=cache, 1 cpu) and other (2 cpu), all of low priority; the
+// preemptor needs 2 cpu. Upstream's InterPodAffinity wants one pod that matches every
+// term, so no eviction can satisfy this affinity: under both profiles the preemptor
+// stays pending with the affinity reason and nothing is evicted. With a pod that
+// matches both terms (db-cache), evicting other suffices and berth keeps db-cache;
+// upstream, which removes every possible victim first, gives the node up.
+func TestQoSAwarePreemptionAffinityTermsNeedOnePodMatchingAll(t *testing.T) {
+	classes := qapClasses(t, "terms")
+	qapRun(t, "terms", nil, func(e *qapEnv) {
+		b2 := e.node("b2", "4", 10)
+		pod := func(name, cpu string, labels map[string]string) *v1.Pod {
+			return e.pin(onNode(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: cpu}, nil).Labels(labels), b2), classes["low"])
+		}
+		e.running(pod("db", "1", map[string]string{"app": "db"}))
+		e.running(pod("cache", "1", map[string]string{"tier": "cache"}))
+		e.running(pod("other", "2", nil))
+		twoTerms := func(name string) *v1.Pod {
+			p := e.pin(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+			p.Spec.Affinity = &v1.Affinity{PodAffinity: &v1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{
+				{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, TopologyKey: v1.LabelHostname},
+				{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "cache"}}, TopologyKey: v1.LabelHostname},
+			}}}
+			return p
+		}
+		createPod(t, twoTerms("preemptor"))
+		msg := waitUnschedulable(t, e.ns, "preemptor")
+		if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+			t.Errorf("%s: PodScheduled message %q lacks %q", e.profile, msg, want)
+		}
+		e.waitEvent("preemptor", "FailedScheduling", "didn't match pod affinity rules")
+		e.survive("db", "cache", "other")
+
+		// One pod meeting both terms: now the affinity can hold.
+		if err := cp.Client.CoreV1().Pods(e.ns).Delete(context.Background(), "preemptor", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.Client.CoreV1().Pods(e.ns).Delete(context.Background(), "db", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+		e.running(pod("db-cache", "1", map[string]string{"app": "db", "tier": "cache"}))
+		if e.profile == "upstream" {
+			createPod(t, twoTerms("preemptor-2"))
+			msg := waitUnschedulable(t, e.ns, "preemptor-2")
+			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
+			}
+			e.survive("db-cache", "cache", "other")
+			return
+		}
+		if got := e.preempts(twoTerms("preemptor-2"), []string{"other"}, "db-cache", "cache"); got != b2 {
+			t.Errorf("preemptor bound to %s, want %s", got, b2)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionKeepsOneAffinityTargetOfSeveral: the preemptor requires app=db
+// on its node (hostname) and in its zone. Its node holds two low-priority db pods that
+// fill it; it needs the room of one. One db pod left on the node meets both terms, so
+// berth evicts the other (the later-started: equal priority and class) and keeps one.
+// Upstream removes every possible victim first, finds the affinity broken and gives
+// the node up.
+func TestQoSAwarePreemptionKeepsOneAffinityTargetOfSeveral(t *testing.T) {
+	classes := qapClasses(t, "several")
+	qapRun(t, "several", nil, func(e *qapEnv) {
+		n1 := e.zonedNode("n1", "4", 10, "a")
+		db := func(name string) *v1.Pod {
+			return e.pin(onNode(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil).Label("app", "db"), n1), classes["low"])
+		}
+		first := e.running(db("db-1"))
+		e.runningAfter(first, db("db-2"))
+		isDB := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		preemptor.Spec.Affinity = &v1.Affinity{PodAffinity: &v1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{
+			{LabelSelector: isDB, TopologyKey: v1.LabelHostname},
+			{LabelSelector: isDB, TopologyKey: v1.LabelTopologyZone},
+		}}}
+		if e.profile == "upstream" {
+			createPod(t, preemptor)
+			msg := waitUnschedulable(t, e.ns, preemptor.Name)
+			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
+			}
+			e.survive("db-1", "db-2")
+			return
+		}
+		if got := e.preempts(preemptor, []string{"db-2"}, "db-1"); got != n1 {
+			t.Errorf("preemptor bound to %s, want %s", got, n1)
 		}
 	})
 }

@@ -10,7 +10,8 @@
 //   - victim order on a node: priority, then Guaranteed > Burstable > BestEffort, then
 //     upstream's order (start time);
 //   - guaranteedPriorityGap: Guaranteed pods need a preemptor that many priorities above;
-//   - pods the preemptor has required pod affinity to are never victims;
+//   - a pod the preemptor has required pod affinity to stays when evicting it would
+//     leave a term of that affinity unmet in its topology domain (affinity.go);
 //   - node choice by QoS cost (OrderedScoreFuncs) instead of the sum of priorities;
 //   - the preemptor's name and priority and the victim's QoS class in upstream's event
 //     on each victim, an event on the preemptor with the victims per QoS class, and
@@ -144,7 +145,8 @@ func upstreamArgs(a config.QoSAwarePreemptionArgs) *schedconfig.DefaultPreemptio
 // preemptor's affinity terms, resolved once, and the victims found per node, read back
 // for the preemptor's event once the node is chosen.
 type postFilterState struct {
-	affinity []fwk.AffinityTerm
+	// affinity is the preemptor's required pod affinity (nil: none).
+	affinity *affinityTargets
 	// ineligible: PodEligibleToPreemptOthers refused the preemptor.
 	ineligible bool
 
@@ -181,7 +183,7 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 	// attempts; berth's replaces DefaultPreemption's, so it keeps counting.
 	schedmetrics.PreemptionAttempts.Inc()
 
-	rec := &postFilterState{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
+	rec := &postFilterState{affinity: pl.affinityTargets(pod)}
 	state.Write(postFilterStateKey, rec)
 	// The Evaluator hands this context to PodEligibleToPreemptOthers, which notes a
 	// refusal there: the status alone does not tell it from other Unschedulable ends.
@@ -262,29 +264,49 @@ func (pl *QoSAwarePreemption) PodEligibleToPreemptOthers(ctx context.Context, po
 	return ok, msg
 }
 
-// SelectVictimsOnNode removes the preemptor's affinity targets from the possible victims
-// and runs upstream's search with berth's hooks: remove every eligible victim (lower
-// priority, guaranteedPriorityGap), check that the preemptor passes every Filter of the
-// profile, then reprieve PDB-violating victims and then the others, most important
-// first in berth's order, keeping each one whose return still lets the preemptor fit.
+// SelectVictimsOnNode runs upstream's search with berth's hooks: remove every eligible
+// victim (lower priority, guaranteedPriorityGap), check that the preemptor passes every
+// Filter of the profile, then reprieve PDB-violating victims and then the others, most
+// important first in berth's order, keeping each one whose return still lets the
+// preemptor fit. A preemptor with required pod affinity keeps the pod it needs beside it
+// when evicting it would break its affinity (affinity.go).
 func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk.CycleState, preemptor *v1.Pod, nodeInfo fwk.NodeInfo,
 	allPossibleVictims []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
-	// The state is missing when something other than PostFilter (a test, another
-	// preemption driver) asks for victims: the terms are resolved here then.
+	// The state is missing when something other than PostFilter (berth-sim's explain,
+	// a test) asks for victims: the affinity is resolved here then.
 	var rec *postFilterState
 	if state != nil {
 		rec, _ = getPostFilterState(state)
 	}
-	var terms []fwk.AffinityTerm
+	var affinity *affinityTargets
 	if rec != nil {
-		terms = rec.affinity
+		affinity = rec.affinity
 	} else {
-		terms = requiredAffinityTerms(preemptor, pl.listNamespaces)
+		affinity = pl.affinityTargets(preemptor)
 	}
-	victims := withoutAffinityTargets(allPossibleVictims, terms)
-	pods, numPDBViolations, status := pl.upstream.SelectVictimsOnNode(ctx, state, preemptor, nodeInfo, victims, pdbs)
+	var pods []*v1.Pod
+	var numPDBViolations int
+	var status *fwk.Status
+	if affinity == nil {
+		pods, numPDBViolations, status = pl.upstream.SelectVictimsOnNode(ctx, state, preemptor, nodeInfo, allPossibleVictims, pdbs)
+	} else {
+		pods, numPDBViolations, status = pl.selectVictimsKeepingAffinity(ctx, affinity, state, preemptor, nodeInfo, allPossibleVictims, pdbs)
+	}
 	if rec != nil && status.IsSuccess() && nodeInfo.Node() != nil {
 		rec.setVictims(nodeInfo.Node().Name, pods)
 	}
 	return pods, numPDBViolations, status
+}
+
+// affinityTargets resolves the preemptor's required pod affinity over the scheduler's
+// snapshot (nil when it has none, the common case, which costs nothing more).
+func (pl *QoSAwarePreemption) affinityTargets(preemptor *v1.Pod) *affinityTargets {
+	if a := preemptor.Spec.Affinity; a == nil || a.PodAffinity == nil || len(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
+		return nil
+	}
+	var nodes []fwk.NodeInfo
+	if l := pl.fh.SnapshotSharedLister(); l != nil {
+		nodes, _ = l.NodeInfos().List()
+	}
+	return newAffinityTargets(preemptor, pl.listNamespaces, nodes)
 }
