@@ -76,6 +76,8 @@ var badConfigs = []struct {
 
 	{"QoSAwarePreemption negative gap", withArgs("QoSAwarePreemption", "      guaranteedPriorityGap: -1\n"),
 		[]string{"QoSAwarePreemption", "args.guaranteedPriorityGap", "Invalid value: -1"}},
+	{"QoSAwarePreemption gap beyond system-cluster-critical", withArgs("QoSAwarePreemption", "      guaranteedPriorityGap: 3000000000\n"),
+		[]string{"args.guaranteedPriorityGap", "must be <= 2000000000"}},
 	{"QoSAwarePreemption zero cost", withArgs("QoSAwarePreemption", "      qosCost: {bestEffort: 1, burstable: 0, guaranteed: 4}\n"),
 		[]string{"args.qosCost.burstable", "must be >= 1"}},
 	{"QoSAwarePreemption costs out of QoS order", withArgs("QoSAwarePreemption", "      qosCost: {bestEffort: 5, burstable: 2, guaranteed: 4}\n"),

@@ -278,6 +278,7 @@ func qapCounter(t *testing.T, name, label, value string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sum float64 // over the other labels (berth_preemption_victims_total's priority_class)
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -285,12 +286,12 @@ func qapCounter(t *testing.T, name, label, value string) float64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
+					sum += m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 // TestQoSAwarePreemptionBurstableBeforeGuaranteed: one 4-cpu node holds a Burstable pod

@@ -111,7 +111,7 @@ func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *h
 			return inMemory, err
 		}
 		class := qos.GetPodQOS(victim)
-		victimsTotal.WithLabelValues(string(class)).Inc()
+		victimsTotal.WithLabelValues(string(class), priorityClassLabel(victim)).Inc()
 		if r := pl.fh.EventRecorder(); r != nil {
 			r.WithLogger(klog.FromContext(ctx)).Eventf(victim, preemptor.Obj(), ev.eventtype, ev.reason, ev.action, "%s",
 				victimNote(ev.note, preemptor, class))
@@ -127,4 +127,13 @@ func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *h
 func victimNote(upstream string, preemptor preemption.ExecutorPreemptor, class v1.PodQOSClass) string {
 	return fmt.Sprintf("%s; preemptor %s/%s (priority %d); victim QoS %s",
 		strings.TrimSuffix(upstream, "."), preemptor.GetNamespace(), preemptor.GetName(), preemptor.Priority(), class)
+}
+
+// priorityClassLabel is the victim's PriorityClass for berth_preemption_victims_total
+// ("none" for a pod without one): classes are cluster-scoped and few, unlike pods.
+func priorityClassLabel(p *v1.Pod) string {
+	if p.Spec.PriorityClassName == "" {
+		return "none"
+	}
+	return p.Spec.PriorityClassName
 }

@@ -30,9 +30,9 @@ var (
 		Namespace:      "berth",
 		Subsystem:      "preemption",
 		Name:           "victims_total",
-		Help:           "Pods preempted by berth's QoSAwarePreemption, by the victim's QoS class.",
+		Help:           "Pods preempted by berth's QoSAwarePreemption, by the victim's QoS class and PriorityClass (\"none\" without one).",
 		StabilityLevel: metrics.ALPHA,
-	}, []string{"qos_class"})
+	}, []string{"qos_class", "priority_class"})
 
 	// attemptsTotal counts PostFilter runs of the plugin by outcome (see the Result*
 	// constants).

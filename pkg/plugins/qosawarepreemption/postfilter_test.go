@@ -30,7 +30,7 @@ func attempts(t *testing.T, result string) float64 {
 
 func victimCount(t *testing.T, class v1.PodQOSClass) float64 {
 	t.Helper()
-	v, err := testutil.GetCounterMetricValue(victimsTotal.WithLabelValues(string(class)))
+	v, err := testutil.GetCounterMetricValue(victimsTotal.WithLabelValues(string(class), "none")) // the test pods have no PriorityClass
 	if err != nil {
 		t.Fatal(err)
 	}
