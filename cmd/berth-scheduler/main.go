@@ -19,5 +19,6 @@ import (
 func main() {
 	command := app.NewSchedulerCommand(plugins.SchedulerOptions()...)
 	version.InstallFlagHandler(command)
+	plugins.CheckConfigBeforeRun(command)
 	os.Exit(cli.Run(command))
 }

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 )
@@ -41,7 +45,7 @@ func (c *Cluster) ApplyEach(ctx context.Context, manifest []byte, after func(*un
 			continue // an empty document between two ---
 		}
 		gvk := obj.GroupVersionKind()
-		mapping, err := c.clients.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		mapping, err := c.restMapping(ctx, gvk)
 		if err != nil {
 			return applied, fmt.Errorf("%s %s: %w", gvk.Kind, obj.GetName(), err)
 		}
@@ -66,4 +70,24 @@ func (c *Cluster) ApplyEach(ctx context.Context, manifest []byte, after func(*un
 			}
 		}
 	}
+}
+
+// kindLag is how long a kind may take to appear in discovery: a CRD's kind is served
+// a moment after the CRD reports Established.
+const kindLag = 10 * time.Second
+
+// restMapping finds gvk's resource, reading discovery afresh while the kind is unknown:
+// the mapper's cache would otherwise miss a kind whose CRD was installed after it was
+// filled, for good.
+func (c *Cluster) restMapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	mapping, err := c.clients.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err == nil || !meta.IsNoMatchError(err) {
+		return mapping, err
+	}
+	_ = wait.PollUntilContextTimeout(ctx, poll, kindLag, true, func(context.Context) (bool, error) {
+		c.clients.mapper.Reset()
+		mapping, err = c.clients.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		return err == nil || !meta.IsNoMatchError(err), nil
+	})
+	return mapping, err
 }

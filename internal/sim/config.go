@@ -10,6 +10,7 @@ import (
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
 	"github.com/berth-sched/berth/internal/sim/workload"
+	"github.com/berth-sched/berth/pkg/plugins"
 )
 
 // DefaultConfig is upstream's default KubeSchedulerConfiguration: one profile,
@@ -34,10 +35,14 @@ func LoadConfig(data []byte) (*schedconfig.KubeSchedulerConfiguration, error) {
 	return cfg, nil
 }
 
-// Check decodes data as a run's worker will, and builds the scheduler's profiles from
-// it over an empty cluster, so that every error berth-scheduler would give at start,
-// plugin arguments included and in the same words, comes out before a comparison runs.
-func Check(ctx context.Context, data []byte, registry frameworkruntime.Registry) error {
+// Check refuses what berth-scheduler refuses at start, in the same words
+// (plugins.CheckConfig, name naming the configuration), then decodes data as a run's
+// worker will and builds the scheduler's profiles from it over an empty cluster, so
+// that nothing a run would fail on is left for the run.
+func Check(ctx context.Context, name string, data []byte, registry frameworkruntime.Registry) error {
+	if err := plugins.CheckConfig(name, data); err != nil {
+		return err
+	}
 	cfg, err := LoadConfig(data)
 	if err != nil {
 		return err

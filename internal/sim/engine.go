@@ -62,6 +62,11 @@ type Options struct {
 	// Explain, if set (namespace/name), makes the run explain every attempt of that
 	// pod (Result.Explain).
 	Explain string
+	// Objects are further objects the scheduler lists (services, volumes, DRA
+	// objects...), put into the simulated API server as they are; explaining a pod on a
+	// live cluster's state brings them. Not sent to worker processes: a run with
+	// Objects runs in the caller's process.
+	Objects []runtime.Object
 	// Progress, if set, is called now and then with the number of pods that have
 	// arrived so far.
 	Progress func(arrived int)
@@ -123,6 +128,9 @@ type Result struct {
 	// PeakRSSBytes is the largest resident memory of the worker process that ran the
 	// run (RunParallel; 0 for a run in the caller's process).
 	PeakRSSBytes int64
+	// CPU is the processor time (user and system) of that worker process: unlike Wall,
+	// it does not grow when other work shares the machine.
+	CPU time.Duration
 }
 
 // ChangeKind says whether a pod took or released its node's resources.
@@ -256,6 +264,7 @@ func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSche
 	for _, pc := range w.PriorityClasses {
 		objs = append(objs, pc)
 	}
+	objs = append(objs, o.Objects...)
 	r.api = newAPIServer(r.clock, objs...)
 	r.rec = &recorder{clock: r.clock}
 	pdbs := newSyncInformer()

@@ -71,6 +71,9 @@ type NodeVerdict struct {
 	Feasible bool   `json:"feasible"`
 	Plugin   string `json:"plugin,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Reasons are that rejection's reasons one by one, as the FailedScheduling message
+	// counts them ("Insufficient cpu", "Insufficient memory").
+	Reasons []string `json:"reasons,omitempty"`
 	// Filters are every filter plugin's answer on the node alone (the scheduler stops
 	// at the first rejection; this goes on).
 	Filters []PluginVerdict `json:"filters"`
@@ -250,7 +253,7 @@ func (e *explainer) before(ctx context.Context, s *scheduler.Scheduler, cache in
 		}
 		nv.Feasible = st.IsSuccess()
 		if !nv.Feasible {
-			nv.Plugin, nv.Reason = st.Plugin(), st.Message()
+			nv.Plugin, nv.Reason, nv.Reasons = st.Plugin(), st.Message(), st.Reasons()
 		} else {
 			feasible = append(feasible, ni)
 		}

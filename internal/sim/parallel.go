@@ -188,6 +188,7 @@ func runWorker(ctx context.Context, job Job, wl []byte, o ParallelOptions, progr
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.PeakRSSBytes = ru.Maxrss * 1024 // Linux reports kilobytes
 	}
+	r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return &r, nil
 }
 

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -146,7 +145,7 @@ func ApplySettings(config []byte, settings []Setting) ([]byte, error) {
 			return nil, fmt.Errorf("--sweep %s: plugin %s is not enabled at %s in any profile of this configuration, so the sweep would change nothing", s.Sweep, s.Sweep.Plugin, where)
 		}
 	}
-	return json.Marshal(doc)
+	return yaml.Marshal(doc)
 }
 
 type schedPlugin = schedconfig.Plugin

@@ -35,7 +35,7 @@ func TestSweepSettingsReachTheDecodedProfile(t *testing.T) {
 			}
 		}},
 		{"berth plugin argument", string(manifests.SchedulerConfig), "QoSAwarePreemption.guaranteedPriorityGap=1000", func(t *testing.T, out []byte) {
-			if !strings.Contains(string(out), `"guaranteedPriorityGap":1000`) {
+			if !strings.Contains(string(out), "guaranteedPriorityGap: 1000") {
 				t.Errorf("gap not set: %s", out)
 			}
 		}},

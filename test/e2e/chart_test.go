@@ -181,14 +181,29 @@ const configChecksumAnnotation = "checksum/config"
 // differs by design is undone first, and only that: Helm's own labels; the ConfigMap's
 // name, which kustomize suffixes with a hash of its content while the chart rolls the
 // pods with a checksum annotation; and the configuration's text, compared as the
-// scheduler reads it (decoded, defaulted).
+// scheduler reads it (decoded, defaulted). With serviceMonitor and grafanaDashboards on,
+// the chart installs what manifests/ with the monitoring component install.
 func TestChartInstallsTheManifestsObjectsByDefault(t *testing.T) {
-	manifest, err := renderChart(t, "berth-scheduler", nil)
-	if err != nil {
-		t.Fatalf("helm install --dry-run: %v", err)
+	for _, tc := range []struct {
+		name      string
+		set       []string
+		kustomize func(*testing.T) []byte
+	}{
+		{name: "defaults", kustomize: kustomizeManifests},
+		{name: "monitoring on", set: []string{"serviceMonitor.enabled=true", "grafanaDashboards.enabled=true"}, kustomize: kustomizeWithMonitoring},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			manifest, err := renderChart(t, "berth-scheduler", setValues(t, tc.set, nil))
+			if err != nil {
+				t.Fatalf("helm install --dry-run: %v", err)
+			}
+			compareChartWithKustomize(t, decodeObjects(t, []byte(manifest)), decodeObjects(t, tc.kustomize(t)))
+		})
 	}
-	fromChart := decodeObjects(t, []byte(manifest))
-	fromKustomize := decodeObjects(t, kustomizeManifests(t))
+}
+
+func compareChartWithKustomize(t *testing.T, fromChart, fromKustomize map[objectKey]*unstructured.Unstructured) {
+	t.Helper()
 
 	for _, u := range fromChart {
 		labels := u.GetLabels()
@@ -211,8 +226,8 @@ func TestChartInstallsTheManifestsObjectsByDefault(t *testing.T) {
 		}
 	}
 	for k, u := range fromKustomize {
-		if k.Kind != "ConfigMap" {
-			continue
+		if k.Kind != "ConfigMap" || !strings.HasPrefix(k.Name, "berth-scheduler-config-") {
+			continue // only the scheduler's configuration has a hashed name
 		}
 		hashed := u.GetName()
 		plain := hashed[:strings.LastIndex(hashed, "-")]
@@ -239,7 +254,10 @@ func TestChartInstallsTheManifestsObjectsByDefault(t *testing.T) {
 			if k.Kind != "ConfigMap" {
 				continue
 			}
-			data, _, _ := unstructured.NestedString(u.Object, "data", "scheduler-config.yaml")
+			data, found, _ := unstructured.NestedString(u.Object, "data", "scheduler-config.yaml")
+			if !found {
+				continue
+			}
 			if err := unstructured.SetNestedField(u.Object, canonicalSchedulerConfig(t, data), "data", "scheduler-config.yaml"); err != nil {
 				t.Fatal(err)
 			}
@@ -369,6 +387,8 @@ var chartValueCases = []struct {
 	{name: "overcommit percent below 100", set: []string{"profile.pluginArgs.QoSPlacement.maxMemoryLimitOvercommitPercent=50"}},
 	{name: "overcommit percent above 1000", set: []string{"profile.pluginArgs.QoSPlacement.maxMemoryLimitOvercommitPercent=5000"}},
 	{name: "negative preemption gap", set: []string{"profile.pluginArgs.QoSAwarePreemption.guaranteedPriorityGap=-1"}},
+	{name: "preemption gap above system-cluster-critical", set: []string{"profile.pluginArgs.QoSAwarePreemption.guaranteedPriorityGap=2000000001"}},
+	{name: "preemption gap at system-cluster-critical", set: []string{"profile.pluginArgs.QoSAwarePreemption.guaranteedPriorityGap=2000000000"}},
 	{name: "zero cost", set: []string{"profile.pluginArgs.QoSAwarePreemption.qosCost.burstable=0"}},
 	{name: "costs out of QoS order", set: []string{"profile.pluginArgs.QoSAwarePreemption.qosCost.bestEffort=5"}},
 	{name: "candidate percentage above 100", set: []string{"profile.pluginArgs.QoSAwarePreemption.minCandidateNodesPercentage=150"}},
@@ -399,8 +419,6 @@ var chartValueCases = []struct {
 	{name: "leader election off with one replica", set: []string{"leaderElection.leaderElect=false", "replicaCount=1"}},
 	{name: "leader election off with two replicas", set: []string{"leaderElection.leaderElect=false"},
 		chartOnlyRule: "leaderElection.leaderElect: false needs replicaCount: 1, not 2"},
-	{name: "dashboards enabled but none in the chart", set: []string{"grafanaDashboards.enabled=true"},
-		chartOnlyRule: "grafanaDashboards.enabled: the chart has no dashboards/*.json to ship"},
 }
 
 // The chart accepts exactly the plugin arguments berth-scheduler accepts, and rejects
@@ -456,8 +474,8 @@ func TestChartServiceMonitorScrapesTheSecurePort(t *testing.T) {
 	var d appsv1.Deployment
 	var svc v1.Service
 	for key, into := range map[objectKey]any{
-		{"Deployment", "berth-system", "berth-scheduler"}: &d,
-		{"Service", "berth-system", "berth-scheduler"}:    &svc,
+		{"Deployment", "berth-system", "berth-scheduler"}:      &d,
+		{"Service", "berth-system", "berth-scheduler-metrics"}: &svc,
 	} {
 		u := objs[key]
 		if u == nil {

@@ -96,7 +96,7 @@ func TestMakeRunOncePrintsPlacementTable(t *testing.T) {
 	for pod, reason := range map[string]string{
 		"batch-wants-reserved-pool": "reserved for pods with priority >= 1000000",                  // PriorityTaints
 		"batch-over-headroom":       "node keeps 25 percent of cpu for pods with priority >= 1000", // PriorityHeadroom
-		"default-memory-overcommit": "memory limits on node would reach",                           // QoSPlacement
+		"default-memory-overcommit": "pod's memory limit 13Gi exceeds the 12Gi allowed",            // QoSPlacement
 		"not-opted-in":              "not berth's",
 	} {
 		if r := get(pod); !strings.HasPrefix(r.node, "Pending:") || !strings.Contains(r.node, reason) {
@@ -113,8 +113,14 @@ func TestMakeRunOncePrintsPlacementTable(t *testing.T) {
 	if _, ok := rows["victim-burstable"]; ok {
 		t.Errorf("victim-burstable still listed: it should have been preempted")
 	}
-	if !strings.Contains(out.String(), "victim-burstable: Preempted by berth-demo/critical-preemptor") {
-		t.Errorf("output does not list the preemption of victim-burstable")
+	// One line per victim: upstream's event (preemptor by UID) with berth's detail.
+	preempted := regexp.MustCompile(`(?m)^  victim-burstable: Preempted by pod [0-9a-f-]{36} on node ` + app.PreemptionNode +
+		`; preemptor berth-demo/critical-preemptor \(priority \d+\); victim QoS Burstable$`)
+	if n := len(preempted.FindAllString(out.String(), -1)); n != 1 {
+		t.Errorf("output lists the preemption of victim-burstable %d times, want once", n)
+	}
+	if n := strings.Count(out.String(), "  victim-burstable: "); n != 1 {
+		t.Errorf("output has %d Preempted lines for victim-burstable, want 1", n)
 	}
 	if !regexp.MustCompile(`kubeconfig: \S+`).Match(out.Bytes()) {
 		t.Errorf("output does not say where the kubeconfig is")

@@ -206,7 +206,7 @@ func TestManifestRBACIsEnoughToScheduleAndPreemptAndNoMore(t *testing.T) {
 	}
 	for _, want := range []string{
 		`berth_preemption_attempts_total{result="nominated"} 1`,
-		`berth_preemption_victims_total{qos_class="Guaranteed"} 1`,
+		`berth_preemption_victims_total{priority_class="e2e-low",qos_class="Guaranteed"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -295,18 +295,14 @@ func replayOnTheControlPlane(t *testing.T, ctx context.Context, w *workload.Work
 		t.Fatal(err)
 	}
 	// A victim's "Preempted" event names its preemptor in its message (the API server
-	// does not keep the event's related object): by UID in upstream's wording, by
-	// namespace/name in berth's.
+	// does not keep the event's related object) by UID, in upstream's wording, which
+	// berth's note keeps.
 	for _, e := range events.Items {
 		if e.Reason != "Preempted" {
 			continue
 		}
 		if m := preemptedByRE.FindStringSubmatch(e.Note); m != nil {
-			name := m[2]
-			if m[1] != "" {
-				name = byUID[m[1]]
-			}
-			out.preemptedBy[e.Regarding.Name] = strings.TrimPrefix(name, fidelityNamespace+"/")
+			out.preemptedBy[e.Regarding.Name] = strings.TrimPrefix(byUID[m[1]], fidelityNamespace+"/")
 		}
 	}
 	return out
@@ -349,7 +345,7 @@ func nodeReady(n *v1.Node) bool {
 	return false
 }
 
-var preemptedByRE = regexp.MustCompile(`^Preempted by (?:pod ([0-9a-f-]{36})|(\S+)) `)
+var preemptedByRE = regexp.MustCompile(`^Preempted by pod ([0-9a-f-]{36}) `)
 
 var attemptsRE = regexp.MustCompile(`(?m)^scheduler_schedule_attempts_total\{[^}]*profile="berth-scheduler"[^}]*\} (\d+)`)
 

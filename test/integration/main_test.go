@@ -7,11 +7,13 @@ package integration
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	podutil "k8s.io/kubernetes/pkg/api/v1/pod"
 	"k8s.io/utils/ptr"
 
@@ -116,6 +118,38 @@ func waitUnschedulable(t *testing.T, ns, name string) string {
 	}
 	_, c := podutil.GetPodCondition(&p.Status, v1.PodScheduled)
 	return c.Message // IsUnschedulable held: c is there
+}
+
+// waitEvent waits for an event with reason about the pod whose message contains want
+// and returns that message. Tests check berth's reasons here as well as in the
+// PodScheduled condition: the scheduler records FailedScheduling events with the
+// reason as a printf format, so a reason can read right in the condition and arrive
+// mangled in the event (`kubectl describe`, event exporters).
+func waitEvent(t *testing.T, ns, pod, reason, want string) string {
+	t.Helper()
+	var seen []string
+	var found string
+	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		events, err := harness.EventsFor(ctx, cp.Client, ns, pod)
+		if err != nil {
+			return false, nil
+		}
+		seen = seen[:0]
+		for _, ev := range events {
+			if ev.Reason == reason {
+				seen = append(seen, ev.Message)
+				if strings.Contains(ev.Message, want) {
+					found = ev.Message
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Errorf("no %s event on %s/%s containing %q (seen %q): %v", reason, ns, pod, want, seen, err)
+	}
+	return found
 }
 
 // priorityClass creates a PriorityClass for the test, removed when it ends, and

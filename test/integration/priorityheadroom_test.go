@@ -58,13 +58,7 @@ func TestPriorityHeadroomKeepsReserveForHighPriority(t *testing.T) {
 	if !strings.Contains(msg, phrRule) {
 		t.Errorf("PodScheduled message %q lacks %q", msg, phrRule)
 	}
-	ev, err := harness.WaitForEvent(context.Background(), cp.Client, ns, fourth.Name, "FailedScheduling", 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(ev.Message, phrRule) {
-		t.Errorf("FailedScheduling event %q lacks %q", ev.Message, phrRule)
-	}
+	waitEvent(t, ns, fourth.Name, "FailedScheduling", phrRule)
 
 	reserved := createPod(t, phrPod(ns, "high", high, node))
 	if got := waitBound(t, ns, reserved.Name); got != node {

@@ -85,6 +85,7 @@ func TestPriorityTaintsReservedPool(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("unschedulable message %q lacks %q", msg, want)
 		}
+		waitEvent(t, ns, "low", "FailedScheduling", want)
 	}
 
 	createPod(t, ptPod(ns, "critical", critical, group, "2", ""))
@@ -135,6 +136,7 @@ func TestPriorityTaintsLowPriorityPodDoesNotPreemptIntoReservedPool(t *testing.T
 		if !strings.Contains(msg, want) {
 			t.Errorf("unschedulable message %q lacks %q", msg, want)
 		}
+		waitEvent(t, ns, "low", "FailedScheduling", want)
 	}
 	p, err := cp.Client.CoreV1().Pods(ns).Get(ctx, "low", metav1.GetOptions{})
 	if err != nil {

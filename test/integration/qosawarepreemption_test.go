@@ -2,11 +2,18 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -15,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/component-base/metrics/legacyregistry"
 	configv1 "k8s.io/kube-scheduler/config/v1"
+	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	"k8s.io/utils/ptr"
 
@@ -117,9 +125,23 @@ func qapRun(t *testing.T, scenario string, args any, body func(e *qapEnv), extra
 // node is a node of this env: cpu cores, 8Gi, pods slots.
 func (e *qapEnv) node(suffix, cpu string, pods int) string {
 	e.t.Helper()
+	return e.zonedNode(suffix, cpu, pods, "")
+}
+
+// zonedNode is node in zone (none if empty), the zone name made unique to the env.
+func (e *qapEnv) zonedNode(suffix, cpu string, pods int, zone string) string {
+	e.t.Helper()
 	name := e.prefix + "-" + suffix
-	createNodes(e.t, harness.Node(name, cpu, "8Gi", pods, "").Label(qapSelectorKey, e.prefix).Obj())
+	if zone != "" {
+		zone = e.prefix + "-" + zone
+	}
+	createNodes(e.t, harness.Node(name, cpu, "8Gi", pods, zone).Label(qapSelectorKey, e.prefix).Obj())
 	return name
+}
+
+// onNode keeps a pod on the named node.
+func onNode(w *st.PodWrapper, node string) *st.PodWrapper {
+	return w.NodeSelector(map[string]string{v1.LabelHostname: node})
 }
 
 // pin keeps a pod on this env's nodes (beside any node selector it has), gives it the
@@ -208,25 +230,43 @@ func (e *qapEnv) survive(names ...string) {
 // waitEvent waits for an event with reason about pod whose message contains want.
 func (e *qapEnv) waitEvent(pod, reason, want string) {
 	e.t.Helper()
-	var seen []string
-	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		events, err := harness.EventsFor(ctx, cp.Client, e.ns, pod)
+	waitEvent(e.t, e.ns, pod, reason, want)
+}
+
+// uid is the UID of the env's pod name.
+func (e *qapEnv) uid(name string) string {
+	e.t.Helper()
+	p, err := cp.Client.CoreV1().Pods(e.ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(p.UID)
+}
+
+// onePreempted waits for the "Preempted" event on victim containing want, then checks
+// that it stays the only "Preempted" event on it: `kubectl get events`, event exporters
+// and `make run` count events per victim.
+func (e *qapEnv) onePreempted(victim, want string) {
+	e.t.Helper()
+	e.waitEvent(victim, "Preempted", want)
+	// The events of one preemption are recorded within moments of each other; a second
+	// one would show within this window.
+	var notes []string
+	err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+		events, err := harness.EventsFor(ctx, cp.Client, e.ns, victim)
 		if err != nil {
 			return false, nil
 		}
-		seen = seen[:0]
+		notes = notes[:0]
 		for _, ev := range events {
-			if ev.Reason == reason {
-				seen = append(seen, ev.Message)
-				if strings.Contains(ev.Message, want) {
-					return true, nil
-				}
+			if ev.Reason == "Preempted" {
+				notes = append(notes, ev.Message)
 			}
 		}
-		return false, nil
+		return len(notes) > 1, nil
 	})
-	if err != nil {
-		e.t.Errorf("no %s event on %s containing %q (seen %q): %v", reason, pod, want, seen, err)
+	if err == nil {
+		e.t.Errorf("%s: %d Preempted events on %s, want one: %q", e.profile, len(notes), victim, notes)
 	}
 }
 
@@ -238,6 +278,7 @@ func qapCounter(t *testing.T, name, label, value string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sum float64 // over the other labels (berth_preemption_victims_total's priority_class)
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -245,12 +286,12 @@ func qapCounter(t *testing.T, name, label, value string) float64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
+					sum += m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	return 0
+	return sum
 }
 
 // TestQoSAwarePreemptionBurstableBeforeGuaranteed: one 4-cpu node holds a Burstable pod
@@ -272,17 +313,19 @@ func TestQoSAwarePreemptionBurstableBeforeGuaranteed(t *testing.T) {
 		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
 		if e.profile == "upstream" {
 			e.preempts(preemptor, []string{"guaranteed"}, "burstable")
+			e.onePreempted("guaranteed", fmt.Sprintf("Preempted by pod %s on node %s", e.uid("preemptor"), node))
 			return
 		}
 		if got := e.preempts(preemptor, []string{"burstable"}, "guaranteed"); got != node {
 			t.Errorf("preemptor bound to %s, want %s", got, node)
 		}
-		e.waitEvent("burstable", qosawarepreemption.ReasonPreempted,
-			fmt.Sprintf("Preempted by %s/preemptor (priority %d) on node %s; victim QoS Burstable", e.ns, qapHigh, node))
-		// upstream's own event stays beside berth's.
-		e.waitEvent("burstable", "Preempted", "Preempted by pod ")
-		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated,
-			fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node))
+		// One event on the victim: upstream's, completed with berth's detail.
+		e.onePreempted("burstable", fmt.Sprintf("Preempted by pod %s on node %s; preemptor %s/preemptor (priority %d); victim QoS Burstable",
+			e.uid("preemptor"), node, e.ns, qapHigh))
+		nominated := fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node)
+		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, nominated)
+		// The cycle that preempted did not bind: its FailedScheduling event says why.
+		e.waitEvent("preemptor", "FailedScheduling", "preemption: "+nominated)
 		for _, pod := range []string{"burstable", "preemptor"} {
 			events, _ := harness.EventsFor(context.Background(), cp.Client, e.ns, pod)
 			for _, ev := range events {
@@ -378,6 +421,7 @@ func TestQoSAwarePreemptionPolicyNever(t *testing.T) {
 		if want := "preemption: not eligible due to preemptionPolicy=Never"; !strings.Contains(msg, want) {
 			t.Errorf("%s: PodScheduled message %q lacks %q", e.profile, msg, want)
 		}
+		e.waitEvent(p.Name, "FailedScheduling", "Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.")
 		e.survive("low")
 		if e.profile == "berth" {
 			if d := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible") - ineligibleBefore; d < 1 {
@@ -427,11 +471,129 @@ func TestQoSAwarePreemptionKeepsAffinityTarget(t *testing.T) {
 			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
 				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
 			}
+			e.waitEvent(preemptor.Name, "FailedScheduling", "didn't match pod affinity rules")
 			e.survive("db", "other")
 			return
 		}
 		if got := e.preempts(preemptor, []string{"other"}, "db"); got != node {
 			t.Errorf("preemptor bound to %s, want %s", got, node)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionAffinityTargetWithAnotherInItsZone: the preemptor requires
+// zone affinity to app=db. Node n1 holds a low-priority db pod and nothing else; a db
+// pod at the preemptor's own priority (not a possible victim) runs on n2, in the same
+// zone, which is full. Evicting n1's db pod leaves the zone's term met by n2's, so both
+// profiles evict it and bind the preemptor to n1: the affinity target is only kept when
+// no other pod in its topology domain would satisfy the term.
+func TestQoSAwarePreemptionAffinityTargetWithAnotherInItsZone(t *testing.T) {
+	classes := qapClasses(t, "zone")
+	qapRun(t, "zone", nil, func(e *qapEnv) {
+		n1, n2 := e.zonedNode("n1", "2", 10, "a"), e.zonedNode("n2", "2", 10, "a")
+		db := func(name, node string) *st.PodWrapper {
+			return onNode(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil).Label("app", "db"), node)
+		}
+		e.running(e.pin(db("db-low", n1), classes["low"]))
+		e.running(e.pin(db("db-high", n2), classes["high"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil).
+			PodAffinity(v1.LabelTopologyZone, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, st.PodAffinityWithRequiredReq),
+			classes["high"])
+		if got := e.preempts(preemptor, []string{"db-low"}, "db-high"); got != n1 {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, n1)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionAffinityTermsNeedOnePodMatchingAll: the preemptor has two
+// required hostname terms, app=db and tier=cache. Node b2 (4 cpu) holds db (app=db,
+// 1 cpu), cache (tier=cache, 1 cpu) and other (2 cpu), all of low priority; the
+// preemptor needs 2 cpu. Upstream's InterPodAffinity wants one pod that matches every
+// term, so no eviction can satisfy this affinity: under both profiles the preemptor
+// stays pending with the affinity reason and nothing is evicted. With a pod that
+// matches both terms (db-cache), evicting other suffices and berth keeps db-cache;
+// upstream, which removes every possible victim first, gives the node up.
+func TestQoSAwarePreemptionAffinityTermsNeedOnePodMatchingAll(t *testing.T) {
+	classes := qapClasses(t, "terms")
+	qapRun(t, "terms", nil, func(e *qapEnv) {
+		b2 := e.node("b2", "4", 10)
+		pod := func(name, cpu string, labels map[string]string) *v1.Pod {
+			return e.pin(onNode(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: cpu}, nil).Labels(labels), b2), classes["low"])
+		}
+		e.running(pod("db", "1", map[string]string{"app": "db"}))
+		e.running(pod("cache", "1", map[string]string{"tier": "cache"}))
+		e.running(pod("other", "2", nil))
+		twoTerms := func(name string) *v1.Pod {
+			p := e.pin(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+			p.Spec.Affinity = &v1.Affinity{PodAffinity: &v1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{
+				{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, TopologyKey: v1.LabelHostname},
+				{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "cache"}}, TopologyKey: v1.LabelHostname},
+			}}}
+			return p
+		}
+		createPod(t, twoTerms("preemptor"))
+		msg := waitUnschedulable(t, e.ns, "preemptor")
+		if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+			t.Errorf("%s: PodScheduled message %q lacks %q", e.profile, msg, want)
+		}
+		e.waitEvent("preemptor", "FailedScheduling", "didn't match pod affinity rules")
+		e.survive("db", "cache", "other")
+
+		// One pod meeting both terms: now the affinity can hold.
+		if err := cp.Client.CoreV1().Pods(e.ns).Delete(context.Background(), "preemptor", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.Client.CoreV1().Pods(e.ns).Delete(context.Background(), "db", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+			t.Fatal(err)
+		}
+		e.running(pod("db-cache", "1", map[string]string{"app": "db", "tier": "cache"}))
+		if e.profile == "upstream" {
+			createPod(t, twoTerms("preemptor-2"))
+			msg := waitUnschedulable(t, e.ns, "preemptor-2")
+			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
+			}
+			e.survive("db-cache", "cache", "other")
+			return
+		}
+		if got := e.preempts(twoTerms("preemptor-2"), []string{"other"}, "db-cache", "cache"); got != b2 {
+			t.Errorf("preemptor bound to %s, want %s", got, b2)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionKeepsOneAffinityTargetOfSeveral: the preemptor requires app=db
+// on its node (hostname) and in its zone. Its node holds two low-priority db pods that
+// fill it; it needs the room of one. One db pod left on the node meets both terms, so
+// berth evicts the other (the later-started: equal priority and class) and keeps one.
+// Upstream removes every possible victim first, finds the affinity broken and gives
+// the node up.
+func TestQoSAwarePreemptionKeepsOneAffinityTargetOfSeveral(t *testing.T) {
+	classes := qapClasses(t, "several")
+	qapRun(t, "several", nil, func(e *qapEnv) {
+		n1 := e.zonedNode("n1", "4", 10, "a")
+		db := func(name string) *v1.Pod {
+			return e.pin(onNode(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil).Label("app", "db"), n1), classes["low"])
+		}
+		first := e.running(db("db-1"))
+		e.runningAfter(first, db("db-2"))
+		isDB := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		preemptor.Spec.Affinity = &v1.Affinity{PodAffinity: &v1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{
+			{LabelSelector: isDB, TopologyKey: v1.LabelHostname},
+			{LabelSelector: isDB, TopologyKey: v1.LabelTopologyZone},
+		}}}
+		if e.profile == "upstream" {
+			createPod(t, preemptor)
+			msg := waitUnschedulable(t, e.ns, preemptor.Name)
+			if want := "didn't match pod affinity rules"; !strings.Contains(msg, want) {
+				t.Errorf("upstream: PodScheduled message %q lacks %q", msg, want)
+			}
+			e.survive("db-1", "db-2")
+			return
+		}
+		if got := e.preempts(preemptor, []string{"db-2"}, "db-1"); got != n1 {
+			t.Errorf("preemptor bound to %s, want %s", got, n1)
 		}
 	})
 }
@@ -488,6 +650,191 @@ func TestQoSAwarePreemptionWaitsForGracefulTermination(t *testing.T) {
 		e.survive(other)
 		if e.profile == "berth" {
 			e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, "nominated to node "+nominated)
+		}
+	})
+}
+
+// TestQoSAwarePreemptionSystemCriticalIgnoresTheGap: guaranteedPriorityGap has no upper
+// bound, but pods at or above system-cluster-critical are never blocked by it, as
+// upstream requires of every victim-eligibility hook. With a gap of 2000000000, a
+// Guaranteed pod at priority 100 that fills the node yields to a system-cluster-critical
+// pod under both profiles.
+func TestQoSAwarePreemptionSystemCriticalIgnoresTheGap(t *testing.T) {
+	classes := qapClasses(t, "syscrit")
+	qapRun(t, "syscrit", map[string]any{"guaranteedPriorityGap": 2000000000}, func(e *qapEnv) {
+		node := e.node("n1", "4", 10)
+		e.running(e.pin(harness.GuaranteedPod(e.ns, "guaranteed",
+			harness.Resources{v1.ResourceCPU: "4", v1.ResourceMemory: "1Gi"}), classes["low"]))
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil),
+			"system-cluster-critical")
+		if got := e.preempts(preemptor, []string{"guaranteed"}); got != node {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, node)
+		}
+	})
+}
+
+// qapWithExtender adds a scheduler extender at url that only takes part in preemption.
+func qapWithExtender(url string) func(*localcluster.SchedulerConfig) {
+	return func(c *localcluster.SchedulerConfig) {
+		c.Extenders = append(c.Extenders, configv1.Extender{URLPrefix: url, PreemptVerb: "preempt"})
+	}
+}
+
+// TestQoSAwarePreemptionExtenderRemovingEveryCandidateCountsAsNoCandidate: a scheduler
+// extender (a real HTTP one) that keeps no candidate node leaves the preemptor pending
+// with upstream's "no candidate node for preemption", nothing is evicted, and berth
+// counts the attempt as no_candidate: the preemptor was eligible, no node was left.
+func TestQoSAwarePreemptionExtenderRemovingEveryCandidateCountsAsNoCandidate(t *testing.T) {
+	var calls atomic.Int32
+	ext := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/preempt" {
+			http.NotFound(w, r)
+			return
+		}
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(extenderv1.ExtenderPreemptionResult{NodeNameToMetaVictims: map[string]*extenderv1.MetaVictims{}})
+	}))
+	t.Cleanup(ext.Close)
+
+	classes := qapClasses(t, "extender")
+	e := &qapEnv{t: t, ns: newNamespace(t), prefix: "qosawarepreemption-extender", profile: "berth"}
+	startBerth(t, all(withPlugin(qosawarepreemption.Name, nil, PostFilter), qapWithPreEnqueue, qapWithExtender(ext.URL)))
+	e.node("n1", "4", 10)
+	e.running(e.pin(harness.BurstablePod(e.ns, "low", harness.Resources{v1.ResourceCPU: "4"}, nil), classes["low"]))
+
+	noCandidate := qapCounter(t, "berth_preemption_attempts_total", "result", "no_candidate")
+	ineligible := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible")
+	p := createPod(t, e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"]))
+	const want = "preemption: no candidate node for preemption"
+	if msg := waitUnschedulable(t, e.ns, p.Name); !strings.Contains(msg, want) {
+		t.Errorf("PodScheduled message %q lacks %q", msg, want)
+	}
+	e.waitEvent(p.Name, "FailedScheduling", want)
+	e.survive("low")
+	if calls.Load() == 0 {
+		t.Fatal("the extender was never asked: the test does not exercise it")
+	}
+	if d := qapCounter(t, "berth_preemption_attempts_total", "result", "no_candidate") - noCandidate; d < 1 {
+		t.Errorf("berth_preemption_attempts_total{result=no_candidate} rose by %v, want >= 1", d)
+	}
+	if d := qapCounter(t, "berth_preemption_attempts_total", "result", "ineligible") - ineligible; d != 0 {
+		t.Errorf("berth_preemption_attempts_total{result=ineligible} rose by %v, want 0: the preemptor was eligible", d)
+	}
+}
+
+// qapVanishLabel marks a pod that a test's admission webhook deletes the moment the
+// scheduler sets its DisruptionTarget condition: a victim already gone by the time
+// the Executor reaches it.
+const qapVanishLabel = "berth.test/vanish"
+
+// qapVanishingVictims registers a validating admission webhook (served here, called by
+// the real API server) on the status updates of pods labelled qapVanishLabel=value.
+// When the scheduler adds DisruptionTarget to such a pod, the webhook deletes the pod
+// at once and lets the update through, which then finds the pod gone: the Executor's
+// patch returns NotFound, as it does when a victim is deleted by someone else between
+// the dry run and the eviction. It returns how many victims it removed so far.
+func qapVanishingVictims(t *testing.T, value string) func() int32 {
+	t.Helper()
+	var removed atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var review admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		req := review.Request
+		var pod v1.Pod
+		if err := json.Unmarshal(req.Object.Raw, &pod); err == nil && (req.DryRun == nil || !*req.DryRun) {
+			for _, c := range pod.Status.Conditions {
+				if c.Type == v1.DisruptionTarget && c.Reason == v1.PodReasonPreemptionByScheduler {
+					err := cp.Client.CoreV1().Pods(req.Namespace).Delete(context.Background(), req.Name,
+						metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+					if err == nil {
+						removed.Add(1)
+					}
+				}
+			}
+		}
+		review.Response = &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
+		review.Request = nil
+		_ = json.NewEncoder(w).Encode(review)
+	}))
+	t.Cleanup(srv.Close)
+
+	ctx := context.Background()
+	name := "vanish-" + value
+	none, fail := admissionregistrationv1.SideEffectClassNoneOnDryRun, admissionregistrationv1.Fail
+	url := srv.URL + "/validate"
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "vanish.berth.test",
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{
+				URL:      &url,
+				CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}),
+			},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"},
+					Resources: []string{"pods/status"}, Scope: ptr.To(admissionregistrationv1.NamespacedScope)},
+			}},
+			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{qapVanishLabel: value}},
+			SideEffects:             &none,
+			FailurePolicy:           &fail,
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+	if _, err := cp.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, cfg, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cp.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	return removed.Load
+}
+
+// TestQoSAwarePreemptionVictimAlreadyGone: the only victim is deleted by someone else
+// just as the Executor evicts it (a webhook deletes it on the DisruptionTarget update,
+// which then fails with NotFound). Upstream's Executor then preempts nothing and says
+// nothing; berth announces and counts only what upstream actually preempted, so there
+// is no "Preempted" event and berth_preemption_victims_total does not move. The
+// preemptor still gets the freed node.
+func TestQoSAwarePreemptionVictimAlreadyGone(t *testing.T) {
+	classes := qapClasses(t, "gone")
+	qapRun(t, "gone", nil, func(e *qapEnv) {
+		removed := qapVanishingVictims(t, e.ns)
+		node := e.node("n1", "4", 10)
+		e.running(e.pin(harness.BurstablePod(e.ns, "victim", harness.Resources{v1.ResourceCPU: "4"}, nil).
+			Label(qapVanishLabel, e.ns), classes["low"]))
+		before := qapCounter(t, "berth_preemption_victims_total", "qos_class", "Burstable")
+		preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "2"}, nil), classes["high"])
+		if got := e.preempts(preemptor, []string{"victim"}); got != node {
+			t.Errorf("%s: preemptor bound to %s, want %s", e.profile, got, node)
+		}
+		if removed() == 0 {
+			t.Fatalf("%s: the webhook never removed the victim: the test does not exercise a victim already gone", e.profile)
+		}
+		// Upstream's Executor records its event before returning; berth's would follow at
+		// once. Neither may appear.
+		var notes []string
+		err := wait.PollUntilContextTimeout(context.Background(), harness.Poll, 3*time.Second, true, func(ctx context.Context) (bool, error) {
+			events, err := harness.EventsFor(ctx, cp.Client, e.ns, "victim")
+			if err != nil {
+				return false, nil
+			}
+			for _, ev := range events {
+				if ev.Reason == "Preempted" {
+					notes = append(notes, ev.Message)
+				}
+			}
+			return len(notes) > 0, nil
+		})
+		if err == nil {
+			t.Errorf("%s: Preempted events on a victim that was already gone: %q", e.profile, notes)
+		}
+		if d := qapCounter(t, "berth_preemption_victims_total", "qos_class", "Burstable") - before; d != 0 {
+			t.Errorf("%s: berth_preemption_victims_total{qos_class=Burstable} rose by %v for a victim that was already gone", e.profile, d)
 		}
 	})
 }

@@ -43,7 +43,7 @@ func qpBurstable(ns, name, group, memLimit, node string) *v1.Pod {
 
 // TestQoSPlacementMemoryOvercommitGuard: on a node with 8Gi allocatable and a 150%
 // guard, three Burstable pods limited at 4Gi fit (12Gi), the fourth stays Pending with
-// the guard's reason; a Guaranteed pod whose requests fit still schedules; deleting one
+// the guard's reason (condition and event); a Guaranteed pod whose requests fit still schedules; deleting one
 // Burstable pod lets the fourth in.
 func TestQoSPlacementMemoryOvercommitGuard(t *testing.T) {
 	ctx := context.Background()
@@ -61,10 +61,12 @@ func TestQoSPlacementMemoryOvercommitGuard(t *testing.T) {
 	createPod(t, qpBurstable(ns, "burst-4", group, "4Gi", ""))
 	msg := waitUnschedulable(t, ns, "burst-4")
 	t.Logf("burst-4: %s", msg)
-	const want = "memory limits on node would reach 16Gi of 12Gi allowed (150% of allocatable 8Gi)"
+	const want = "memory limits on node would reach 16Gi of 12Gi allowed (150 percent of allocatable 8Gi)"
 	if !strings.Contains(msg, want) {
 		t.Errorf("unschedulable message %q lacks %q", msg, want)
 	}
+	// The event as well: the scheduler uses the reason as a format string there.
+	waitEvent(t, ns, "burst-4", "FailedScheduling", want)
 
 	g := harness.GuaranteedPod(ns, "guaranteed", harness.Resources{v1.ResourceCPU: "100m", v1.ResourceMemory: "2Gi"}).
 		NodeSelector(map[string]string{qpGroupLabel: group}).Obj()
@@ -107,5 +109,42 @@ func TestQoSPlacementBestEffortPrefersMemorySlack(t *testing.T) {
 		if node := waitBound(t, ns, name); node != "qosplacement-roomy" {
 			t.Errorf("BestEffort pod %s bound to %s, want qosplacement-roomy (14Gi slack against 4Gi)", name, node)
 		}
+	}
+}
+
+// TestQoSPlacementPodAboveTheCapOfEveryNodeIsUnresolvable: a Burstable pod whose own
+// memory limit (16Gi) exceeds what the guard allows on an empty node (12Gi: 150% of
+// 8Gi) can never fit, whatever is evicted. The guard says so (UnschedulableAndUnresolvable)
+// and preemption does not dry-run evicting the low-priority pod that sits on the node.
+func TestQoSPlacementPodAboveTheCapOfEveryNodeIsUnresolvable(t *testing.T) {
+	ns := newNamespace(t)
+	const group = "above-cap"
+	createNodes(t, harness.Node("qosplacement-above-cap", "8", "8Gi", 20, "").Label(qpGroupLabel, group).Obj())
+	low := priorityClass(t, "qosplacement-above-cap-low", 100)
+	high := priorityClass(t, "qosplacement-above-cap-high", 1000)
+	startBerth(t, withQoSPlacement(150))
+
+	small := qpBurstable(ns, "small", group, "1Gi", "")
+	small.Spec.PriorityClassName = low
+	createPod(t, small)
+	waitBound(t, ns, "small")
+
+	huge := qpBurstable(ns, "huge", group, "16Gi", "")
+	huge.Spec.PriorityClassName = high
+	createPod(t, huge)
+	msg := waitUnschedulable(t, ns, "huge")
+	t.Logf("huge: %s", msg)
+	for _, want := range []string{
+		"pod's memory limit 16Gi exceeds the 12Gi allowed on the node even when empty (150 percent of allocatable 8Gi)",
+		"preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("unschedulable message %q lacks %q", msg, want)
+		}
+		waitEvent(t, ns, "huge", "FailedScheduling", want)
+	}
+	p, err := cp.Client.CoreV1().Pods(ns).Get(context.Background(), "small", metav1.GetOptions{})
+	if err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the low-priority pod was preempted for a pod that cannot fit (get: %v)", err)
 	}
 }

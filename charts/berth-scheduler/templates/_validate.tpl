@@ -54,7 +54,7 @@ requires the same message, so the two cannot drift. Defaults are berth's.
 {{- end -}}
 {{- $rp := $r.reservePercent | default dict -}}
 {{- if not $rp -}}
-{{- $errs = append $errs (printf "%s.reservePercent: Required value: at least one resource (pods, cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource (<domain>/<name>)) with a percent between 0 and 100" $p) -}}
+{{- $errs = append $errs (printf "%s.reservePercent: Required value: at least one resource (pods, cpu, memory, ephemeral-storage, hugepages-<size> (e.g. hugepages-2Mi) or an extended resource (<domain>/<name>, outside kubernetes.io)) with a percent between 0 and 100" $p) -}}
 {{- else -}}
 {{- range $name := keys $rp | sortAlpha -}}
 {{- $v := index $rp $name | int64 -}}
@@ -112,6 +112,8 @@ requires the same message, so the two cannot drift. Defaults are berth's.
 {{- $gap := include "berth-scheduler.intOr" (list $a "guaranteedPriorityGap" 0) | int64 -}}
 {{- if lt $gap 0 -}}
 {{- $errs = append $errs (printf "args.guaranteedPriorityGap: Invalid value: %d: must be >= 0 (0 turns the rule off)" $gap) -}}
+{{- else if gt $gap 2000000000 -}}
+{{- $errs = append $errs (printf "args.guaranteedPriorityGap: Invalid value: %d: must be <= 2000000000 (system-cluster-critical: pods at or above it ignore the gap, so a larger one means nothing more)" $gap) -}}
 {{- end -}}
 {{- $cost := $a.qosCost | default dict -}}
 {{- $costs := list

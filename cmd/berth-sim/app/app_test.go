@@ -226,6 +226,15 @@ func TestBadInputFailsWithOneMessageAndWritesNothing(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a refused configuration reads as berth-scheduler's refusal", func(t *testing.T) {
+		bad := write("refused.yaml", "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- schedulerName: s\n  plugins:\n    multiPoint:\n      enabled:\n      - name: QoSAwarePreemption\n")
+		_, _, err := berthSim(t, "run", "--scenario", good, "--config", bad)
+		data, _ := os.ReadFile(bad)
+		want := plugins.CheckConfig(bad, data)
+		if err == nil || want == nil || err.Error() != want.Error() {
+			t.Errorf("berth-sim: %v\nberth-scheduler's check: %v", err, want)
+		}
+	})
 	t.Run("unknown --pod", func(t *testing.T) {
 		_, _, err := berthSim(t, "explain", "--scenario", good, "--pod", "nope")
 		if err == nil || !strings.Contains(err.Error(), "--pod nope: no such pod in the workload (pods are named like default/p-0") {

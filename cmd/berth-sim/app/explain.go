@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-sched/berth/internal/sim"
 	"github.com/berth-sched/berth/internal/sim/workload"
+	"github.com/berth-sched/berth/manifests"
 )
 
 func newExplainCommand(o *Options) *cobra.Command {
@@ -16,16 +17,29 @@ func newExplainCommand(o *Options) *cobra.Command {
 	var pod string
 	var top int
 	var asJSON bool
+	var live liveFlags
 	cmd := &cobra.Command{
-		Use:   "explain (--scenario FILE | --trace ...) [--config ...] [--sweep ...] --pod [NAMESPACE/]NAME",
+		Use:   "explain (--scenario FILE | --trace ... | --kubeconfig FILE) [--config ...] [--sweep ...] --pod [NAMESPACE/]NAME",
 		Short: "Explain every scheduling attempt of one pod in the replay",
 		Long: `explain replays the workload as run does and, for each attempt the scheduler makes for
 the pod, shows what every plugin of its profile said about every node: each filter's
 verdict and reason, each score plugin's raw, normalized and weighted score, the node
 chosen and its margin over the runner-up, and for a pod that preempts, the candidate
-nodes, their victims and the rule that picked one. Plugins keep their configured names.`,
+nodes, their victims and the rule that picked one. Plugins keep their configured names.
+
+With --kubeconfig it explains the pod on a live cluster instead, read-only: it lists
+what the profile's plugins read (manifests/explain/clusterrole.yaml grants exactly
+that), builds the simulator's state from it and runs the pod through the profile of
+--config (or of berth's ConfigMap, --config-from-cluster; default: berth's recommended
+profile). A bound pod is explained as if it were pending now.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if live.kubeconfig != "" {
+				return explainLive(cmd.Context(), o, &in, &live, pod, top, asJSON)
+			}
+			if live.configFromCluster {
+				return fmt.Errorf("--config-from-cluster needs --kubeconfig")
+			}
 			w, _, err := in.loadWorkload()
 			if err != nil {
 				return err
@@ -74,6 +88,10 @@ nodes, their victims and the rule that picked one. Plugins keep their configured
 	cmd.Flags().StringVar(&pod, "pod", "", "the pod to explain, NAMESPACE/NAME or NAME (namespace default)")
 	cmd.Flags().IntVar(&top, "top", 5, "feasible nodes to show scores for")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the explanation as JSON (every node, every plugin)")
+	cmd.Flags().StringVar(&live.kubeconfig, "kubeconfig", "", "explain the pod on this cluster's live state, read-only")
+	cmd.Flags().BoolVar(&live.configFromCluster, "config-from-cluster", false, "with --kubeconfig: the configuration berth-scheduler's Deployment mounts")
+	cmd.Flags().StringVar(&live.namespace, "scheduler-namespace", manifests.LeaseNamespace, "with --config-from-cluster: berth-scheduler's namespace")
+	cmd.Flags().StringVar(&live.deployment, "scheduler-deployment", "berth-scheduler", "with --config-from-cluster: berth-scheduler's Deployment")
 	_ = cmd.MarkFlagRequired("pod")
 	return cmd
 }

@@ -141,8 +141,12 @@ func (in *inputs) plan(ctx context.Context, explain string) ([]plannedRun, error
 				name += " " + s.Sweep.Plugin + "." + s.Sweep.Path + "=" + s.Value
 				sweep[s.Sweep.Plugin+"."+s.Sweep.Path] = s.Value
 			}
-			if err := sim.Check(ctx, data, plugins.Registry()); err != nil {
-				return nil, fmt.Errorf("--config %s: %w", name, err)
+			source := c.name
+			if len(point) > 0 {
+				source = fmt.Sprintf("%s (with %s)", c.name, strings.TrimPrefix(name, c.name+" "))
+			}
+			if err := sim.Check(ctx, source, data, plugins.Registry()); err != nil {
+				return nil, err
 			}
 			runs = append(runs, plannedRun{job: sim.Job{Name: name, Config: data, Seed: in.seed, Explain: explain}, config: c.name, sweep: sweep})
 		}

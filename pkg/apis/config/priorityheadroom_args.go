@@ -6,8 +6,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/kubernetes/pkg/apis/core"
-	corevalidation "k8s.io/kubernetes/pkg/apis/core/validation"
+	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
 )
 
 // PriorityHeadroomArgs are the arguments of the PriorityHeadroom plugin: which share of
@@ -42,7 +41,7 @@ var _ Args = &PriorityHeadroomArgs{}
 func (a *PriorityHeadroomArgs) Default() {}
 
 // allowedResourceNames is what validation tells a user who wrote an unknown name.
-const allowedResourceNames = "pods, cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource (<domain>/<name>)"
+const allowedResourceNames = "pods, cpu, memory, ephemeral-storage, hugepages-<size> (e.g. hugepages-2Mi) or an extended resource (<domain>/<name>, outside kubernetes.io)"
 
 // Validate checks every reservation: BelowPriority set and unique, at least one
 // resource, names the scheduler accounts per node, percents within 0..100.
@@ -81,17 +80,25 @@ func (a *PriorityHeadroomArgs) Validate(path *field.Path) field.ErrorList {
 	return errs
 }
 
-// ValidateHeadroomResourceName accepts the resources a node's NodeInfo accounts: pods
-// and every name Kubernetes accepts in a container's requests (upstream's own
-// validation decides that).
+// ValidateHeadroomResourceName accepts the resources a node can advertise in its
+// allocatable, which is what a reservation holds back: pods, cpu, memory,
+// ephemeral-storage, hugepages of a valid size, and extended resources, the
+// domain-qualified names outside the kubernetes.io namespace that device plugins and
+// operators add. upstream's helpers decide each (v1helper.HugePageSizeFromResourceName,
+// v1helper.IsExtendedResourceName). A name a container could request but no node can
+// offer (hugepages-foo, kubernetes.io/batteries) would reserve nothing, silently.
 func ValidateHeadroomResourceName(name v1.ResourceName, path *field.Path) field.ErrorList {
-	if name == v1.ResourcePods {
+	switch {
+	case name == v1.ResourcePods || name == v1.ResourceCPU || name == v1.ResourceMemory || name == v1.ResourceEphemeralStorage:
+		return nil
+	case v1helper.IsHugePageResourceName(name):
+		if size, err := v1helper.HugePageSizeFromResourceName(name); err != nil || size.Sign() <= 0 {
+			return field.ErrorList{field.Invalid(path, string(name),
+				fmt.Sprintf("hugepages must name a page size, e.g. hugepages-2Mi or hugepages-1Gi; allowed: %s", allowedResourceNames))}
+		}
+		return nil
+	case v1helper.IsExtendedResourceName(name):
 		return nil
 	}
-	upstream := corevalidation.ValidateContainerResourceName(core.ResourceName(name), path)
-	if len(upstream) == 0 {
-		return nil
-	}
-	return field.ErrorList{field.Invalid(path, string(name),
-		fmt.Sprintf("must be %s (%s)", allowedResourceNames, upstream[0].Detail))}
+	return field.ErrorList{field.Invalid(path, string(name), "must be "+allowedResourceNames)}
 }

@@ -77,7 +77,30 @@ func TestPriorityHeadroomArgsValidate(t *testing.T) {
 			args: PriorityHeadroomArgs{Reservations: []HeadroomReservation{
 				res(1000, map[v1.ResourceName]int32{"gpu": 10}),
 			}},
-			wantErrs: []string{`args.reservations[0].reservePercent[gpu]: Invalid value: "gpu": must be pods, cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource`},
+			wantErrs: []string{`args.reservations[0].reservePercent[gpu]: Invalid value: "gpu": must be pods, cpu, memory, ephemeral-storage, hugepages-<size> (e.g. hugepages-2Mi) or an extended resource`},
+		},
+		{
+			// A container may request hugepages-foo (its name passes resource-name
+			// validation), but no node advertises it: the reservation would hold
+			// nothing back.
+			name: "hugepages without a page size is rejected",
+			args: PriorityHeadroomArgs{Reservations: []HeadroomReservation{
+				res(1000, map[v1.ResourceName]int32{"hugepages-foo": 10}),
+			}},
+			wantErrs: []string{`args.reservations[0].reservePercent[hugepages-foo]: Invalid value: "hugepages-foo": hugepages must name a page size, e.g. hugepages-2Mi or hugepages-1Gi`},
+		},
+		{
+			name: "a kubernetes.io name that is no node resource is rejected",
+			args: PriorityHeadroomArgs{Reservations: []HeadroomReservation{
+				res(1000, map[v1.ResourceName]int32{"kubernetes.io/batteries": 10}),
+			}},
+			wantErrs: []string{`args.reservations[0].reservePercent[kubernetes.io/batteries]: Invalid value: "kubernetes.io/batteries": must be pods, cpu, memory, ephemeral-storage, hugepages-<size>`},
+		},
+		{
+			name: "hugepages-1Gi and a vendor's extended resource are valid",
+			args: PriorityHeadroomArgs{Reservations: []HeadroomReservation{
+				res(1000, map[v1.ResourceName]int32{"hugepages-1Gi": 10, "nvidia.com/gpu": 25}),
+			}},
 		},
 		{
 			name: "a malformed resource name is rejected",
@@ -141,17 +164,17 @@ reservations:
 		{
 			name:    "an unknown top-level field is rejected",
 			raw:     `{"reservation": []}`,
-			wantErr: `unknown field "reservation"`,
+			wantErr: `unknown field reservation`,
 		},
 		{
 			name:    "an unknown field inside a reservation is rejected",
 			raw:     `{"reservations": [{"belowPriority": 5, "reservePercent": {"cpu": 1}, "percent": 3}]}`,
-			wantErr: `unknown field "percent"`,
+			wantErr: `unknown field percent`,
 		},
 		{
 			name:    "a fractional percent is rejected",
 			raw:     `{"reservations": [{"belowPriority": 5, "reservePercent": {"cpu": 1.5}}]}`,
-			wantErr: "PriorityHeadroom args",
+			wantErr: "PriorityHeadroom: args.reservations[*].reservePercent: number 1.5 is not allowed here, want an integer",
 		},
 		{
 			name:    "validation errors name the plugin and the field",

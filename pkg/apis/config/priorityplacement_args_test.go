@@ -106,12 +106,12 @@ func TestPriorityPlacementArgsDecode(t *testing.T) {
 		{
 			name:    "an unknown field is rejected",
 			obj:     &runtime.Unknown{Raw: []byte(`{"criticalPriorty": 5}`)},
-			wantErr: `unknown field "criticalPriorty"`,
+			wantErr: `unknown field criticalPriorty`,
 		},
 		{
 			name:    "a priority outside int32 is rejected",
 			obj:     &runtime.Unknown{Raw: []byte(`{"criticalPriority": 3000000000}`)},
-			wantErr: "PriorityPlacement args",
+			wantErr: "PriorityPlacement: args.criticalPriority: number 3000000000 is not allowed here, want an integer from -2147483648 to 2147483647",
 		},
 		{
 			name:    "a packBelowPriority above the default criticalPriority names both fields",

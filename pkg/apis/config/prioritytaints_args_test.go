@@ -125,17 +125,17 @@ rules:
 		{
 			name:    "an unknown top-level field is rejected",
 			raw:     `{"rule": []}`,
-			wantErr: `unknown field "rule"`,
+			wantErr: `unknown field rule`,
 		},
 		{
 			name:    "an unknown field inside a rule is rejected",
 			raw:     `{"rules": [{"key": "a", "minPriority": 5, "effect": "NoSchedule"}]}`,
-			wantErr: `unknown field "effect"`,
+			wantErr: `unknown field effect`,
 		},
 		{
 			name:    "a minPriority beyond int32 is rejected",
 			raw:     `{"rules": [{"key": "a", "minPriority": 3000000000}]}`,
-			wantErr: "PriorityTaints args",
+			wantErr: "PriorityTaints: args.rules[*].minPriority: number 3000000000 is not allowed here",
 		},
 		{
 			name:    "validation errors name the plugin and the field",

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubeschedulerconfigv1 "k8s.io/kube-scheduler/config/v1"
+	"k8s.io/kubernetes/pkg/apis/scheduling"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	schedconfigv1 "k8s.io/kubernetes/pkg/scheduler/apis/config/v1"
 	schedvalidation "k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
@@ -19,6 +20,11 @@ const (
 	DefaultQoSCostBurstable  int64 = 2
 	DefaultQoSCostGuaranteed int64 = 4
 )
+
+// MaxGuaranteedPriorityGap bounds guaranteedPriorityGap: the priority of
+// system-cluster-critical (scheduling.SystemCriticalPriority). Preemptors at or above it
+// are never held back by the gap, so no larger gap protects anything more.
+const MaxGuaranteedPriorityGap = int64(scheduling.SystemCriticalPriority)
 
 // QoSAwarePreemptionArgs are the arguments of the QoSAwarePreemption PostFilter plugin,
 // berth's replacement for upstream's DefaultPreemption. The two minCandidate fields mean
@@ -73,7 +79,7 @@ func (a *QoSAwarePreemptionArgs) Default() {
 }
 
 // Validate checks, on defaulted args:
-//   - guaranteedPriorityGap >= 0;
+//   - 0 <= guaranteedPriorityGap <= MaxGuaranteedPriorityGap;
 //   - every qosCost >= 1: a victim always costs something, so the cost can never prefer
 //     a node because it evicts more pods;
 //   - bestEffort <= burstable <= guaranteed: the cost must agree with the order in which
@@ -82,9 +88,13 @@ func (a *QoSAwarePreemptionArgs) Default() {
 //   - the minCandidate fields by upstream's ValidateDefaultPreemptionArgs.
 func (a *QoSAwarePreemptionArgs) Validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if a.GuaranteedPriorityGap < 0 {
+	switch {
+	case a.GuaranteedPriorityGap < 0:
 		errs = append(errs, field.Invalid(path.Child("guaranteedPriorityGap"), a.GuaranteedPriorityGap,
 			"must be >= 0 (0 turns the rule off)"))
+	case a.GuaranteedPriorityGap > MaxGuaranteedPriorityGap:
+		errs = append(errs, field.Invalid(path.Child("guaranteedPriorityGap"), a.GuaranteedPriorityGap,
+			fmt.Sprintf("must be <= %d (system-cluster-critical: pods at or above it ignore the gap, so a larger one means nothing more)", MaxGuaranteedPriorityGap)))
 	}
 	costPath := path.Child("qosCost")
 	costs := []struct {

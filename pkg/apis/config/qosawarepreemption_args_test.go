@@ -70,6 +70,15 @@ func TestQoSAwarePreemptionArgsValidate(t *testing.T) {
 			wantErrs: []string{"args.guaranteedPriorityGap: Invalid value: -1: must be >= 0 (0 turns the rule off)"},
 		},
 		{
+			name: "a gap up to system-cluster-critical's priority is valid",
+			args: defaulted(func(a *QoSAwarePreemptionArgs) { a.GuaranteedPriorityGap = 2000000000 }),
+		},
+		{
+			name:     "a gap beyond system-cluster-critical's priority is rejected",
+			args:     defaulted(func(a *QoSAwarePreemptionArgs) { a.GuaranteedPriorityGap = 2000000001 }),
+			wantErrs: []string{"args.guaranteedPriorityGap: Invalid value: 2000000001: must be <= 2000000000 (system-cluster-critical"},
+		},
+		{
 			name: "a zero or negative cost is rejected, naming the class",
 			args: defaulted(func(a *QoSAwarePreemptionArgs) { a.QoSCost = cost(0, 2, -4) }),
 			wantErrs: []string{
@@ -167,12 +176,12 @@ minCandidateNodesAbsolute: 50
 		{
 			name:    "an unknown top-level field is rejected",
 			raw:     `{"guaranteedPriorityGapp": 5}`,
-			wantErr: `unknown field "guaranteedPriorityGapp"`,
+			wantErr: `unknown field guaranteedPriorityGapp`,
 		},
 		{
 			name:    "an unknown QoS class in qosCost is rejected",
 			raw:     `{"qosCost": {"bestEffort": 1, "bursty": 1}}`,
-			wantErr: `unknown field "bursty"`,
+			wantErr: `unknown field bursty`,
 		},
 		{
 			name:    "validation errors name the plugin and the field",

@@ -58,9 +58,9 @@ func TestQoSPlacementArgsDecode(t *testing.T) {
 		{name: "an explicit 0 stays 0 (guard off)", raw: `{"maxMemoryLimitOvercommitPercent": 0}`, want: 0},
 		{name: "YAML decodes", raw: "maxMemoryLimitOvercommitPercent: 200\n", yaml: true, want: 200},
 		{name: "an unknown field is rejected", raw: `{"maxMemoryOvercommitPercent": 200}`,
-			wantErr: `unknown field "maxMemoryOvercommitPercent"`},
+			wantErr: `unknown field maxMemoryOvercommitPercent`},
 		{name: "a fractional percent is rejected", raw: `{"maxMemoryLimitOvercommitPercent": 150.5}`,
-			wantErr: "QoSPlacement args"},
+			wantErr: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: number 150.5 is not allowed here, want an integer"},
 		{name: "validation errors name the plugin and the field", raw: `{"maxMemoryLimitOvercommitPercent": 50}`,
 			wantErr: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: Invalid value: 50"},
 	}

@@ -11,6 +11,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/component-base/metrics"
 	"k8s.io/component-helpers/resource"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/rejections"
 	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
@@ -79,9 +81,12 @@ const (
 // rule is the effective reservation of one resource for one tier; immutable and shared
 // by every cycle state.
 type rule struct {
-	name    v1.ResourceName
-	kind    resourceKind
-	percent int64
+	name v1.ResourceName
+	kind resourceKind
+	// rejected counts the rule's rejections: berth_plugin_rejections_total, rule
+	// "<resource><<belowPriority>" (e.g. cpu<1000000: pods below 1000000 keep cpu free).
+	rejected metrics.CounterMetric
+	percent  int64
 	// message is the Unschedulable reason, built once: it names the rule.
 	message string
 }
@@ -138,7 +143,8 @@ func newFromArgs(args *config.PriorityHeadroomArgs) *PriorityHeadroom {
 				percent: int64(pct),
 				// No "%" sign: the scheduler records FailedScheduling events with the reason as
 				// a format string, which would mangle it.
-				message: fmt.Sprintf("node keeps %d percent of %s for pods with priority >= %d", pct, name, *res[best].BelowPriority),
+				message:  fmt.Sprintf("node keeps %d percent of %s for pods with priority >= %d", pct, name, *res[best].BelowPriority),
+				rejected: rejections.For(Name, fmt.Sprintf("%s<%d", name, *res[best].BelowPriority)),
 			})
 		}
 	}
@@ -317,8 +323,10 @@ func (pl *PriorityHeadroom) Filter(_ context.Context, cs fwk.CycleState, pod *v1
 		if growth(c, held) > lim-used {
 			if c.request > lim {
 				// Even an empty node would not take it: preemption cannot help.
+				c.rejected.Inc()
 				return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, c.message)
 			}
+			c.rejected.Inc()
 			return fwk.NewStatus(fwk.Unschedulable, c.message)
 		}
 	}

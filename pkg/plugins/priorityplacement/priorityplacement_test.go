@@ -454,7 +454,7 @@ func TestNewDefaultsAndRejectsInvalidArgs(t *testing.T) {
 	for _, tc := range []struct{ args, want string }{
 		{`{"criticalPriority": 5, "packBelowPriority": 6}`, "PriorityPlacement: args.packBelowPriority: Invalid value: 6: must be less than or equal to criticalPriority (5)"},
 		{`{"spreadTopologyKey": "a b"}`, `args.spreadTopologyKey: Invalid value: "a b"`},
-		{`{"spreadTopologyKeys": "zone"}`, `unknown field "spreadTopologyKeys"`},
+		{`{"spreadTopologyKeys": "zone"}`, `unknown field spreadTopologyKeys`},
 	} {
 		_, err := New(ctx, &runtime.Unknown{Raw: []byte(tc.args)}, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -9,7 +9,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
@@ -28,7 +27,7 @@ var _ fwk.QueueSortPlugin = &PriorityQoSSort{}
 
 // New builds the plugin. It takes no arguments; any given are rejected.
 func New(_ context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
-	if err := config.Decode(Name, obj, &noArgs{}); err != nil {
+	if err := config.Decode(Name, obj, &config.NoArgs{}); err != nil {
 		return nil, err
 	}
 	return &PriorityQoSSort{}, nil
@@ -80,10 +79,3 @@ func rankOf(e fwk.QueuedEntityInfo) qosrank.Rank {
 	}
 	return qosrank.OfPod(pod)
 }
-
-// noArgs rejects any argument: the plugin has none.
-type noArgs struct{}
-
-func (*noArgs) Default() {}
-
-func (*noArgs) Validate(*field.Path) field.ErrorList { return nil }

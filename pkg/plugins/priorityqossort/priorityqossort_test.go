@@ -203,7 +203,7 @@ func TestNew(t *testing.T) {
 		t.Errorf("New with empty args: %v", err)
 	}
 	_, err := New(context.Background(), &runtime.Unknown{Raw: []byte(`{"qosOrder": ["BestEffort"]}`)}, nil)
-	if err == nil || !strings.Contains(err.Error(), `unknown field "qosOrder"`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown field qosOrder`) {
 		t.Errorf("New with an argument = %v, want it rejected as unknown", err)
 	}
 }

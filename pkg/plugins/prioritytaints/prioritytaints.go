@@ -16,6 +16,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/component-base/metrics"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/rejections"
 	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
@@ -71,6 +73,9 @@ type rule struct {
 	key         string
 	value       string
 	minPriority int32
+	// rejected counts the rule's rejections: berth_plugin_rejections_total, rule
+	// "<key>=<value>" ("<key>=*" for any value).
+	rejected metrics.CounterMetric
 }
 
 func (r *rule) matches(t *v1.Taint) bool {
@@ -96,7 +101,11 @@ func New(ctx context.Context, obj runtime.Object, _ fwk.Handle, fts plfeature.Fe
 func newFromArgs(args *config.PriorityTaintsArgs) *PriorityTaints {
 	pl := &PriorityTaints{}
 	for _, r := range args.Rules {
-		pl.rules = append(pl.rules, rule{key: r.Key, value: r.Value, minPriority: *r.MinPriority})
+		label := r.Key + "=" + r.Value
+		if r.Value == "" {
+			label = r.Key + "=*"
+		}
+		pl.rules = append(pl.rules, rule{key: r.Key, value: r.Value, minPriority: *r.MinPriority, rejected: rejections.For(Name, label)})
 	}
 	// Stable: among equal bounds the configured order decides which rule a message names.
 	sort.SliceStable(pl.rules, func(i, j int) bool { return pl.rules[i].minPriority > pl.rules[j].minPriority })
@@ -184,6 +193,7 @@ func (pl *PriorityTaints) Filter(ctx context.Context, cs fwk.CycleState, pod *v1
 	}
 	if t, r := pl.reservedTolerated(klog.FromContext(ctx), node.Spec.Taints, pod.Spec.Tolerations, s.rules); t != nil {
 		// Removing pods cannot raise the pod's priority: preemption cannot help here.
+		r.rejected.Inc()
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable,
 			fmt.Sprintf("node taint %s is reserved for pods with priority >= %d", t.ToString(), r.minPriority))
 	}

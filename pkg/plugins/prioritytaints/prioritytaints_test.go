@@ -407,7 +407,7 @@ func TestSignPod(t *testing.T) {
 func TestNewRejectsInvalidArgs(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	_, err := New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved","minPriority":1,"effct":"x"}]}`)}, nil, defaultFeatures)
-	if err == nil || !strings.Contains(err.Error(), `unknown field "effct"`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown field effct`) {
 		t.Errorf("New error = %v, want unknown field", err)
 	}
 	_, err = New(ctx, &runtime.Unknown{Raw: []byte(`{"rules":[{"key":"berth.io/reserved"}]}`)}, nil, defaultFeatures)

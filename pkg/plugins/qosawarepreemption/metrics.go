@@ -13,7 +13,8 @@ const (
 	// nominated to their node.
 	ResultNominated = "nominated"
 	// ResultNoCandidate: the preemptor may preempt, but evicting lower-priority pods
-	// would not make it fit on any node.
+	// would not make it fit on any node, or scheduler extenders removed every
+	// candidate node.
 	ResultNoCandidate = "no_candidate"
 	// ResultIneligible: the preemptor may not preempt now (preemptionPolicy: Never, or
 	// its earlier victims are still terminating on its nominated node).
@@ -29,9 +30,9 @@ var (
 		Namespace:      "berth",
 		Subsystem:      "preemption",
 		Name:           "victims_total",
-		Help:           "Pods preempted by berth's QoSAwarePreemption, by the victim's QoS class.",
+		Help:           "Pods preempted by berth's QoSAwarePreemption, by the victim's QoS class and PriorityClass (\"none\" without one).",
 		StabilityLevel: metrics.ALPHA,
-	}, []string{"qos_class"})
+	}, []string{"qos_class", "priority_class"})
 
 	// attemptsTotal counts PostFilter runs of the plugin by outcome (see the Result*
 	// constants).

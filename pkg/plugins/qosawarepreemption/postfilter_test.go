@@ -2,6 +2,7 @@ package qosawarepreemption
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func attempts(t *testing.T, result string) float64 {
 
 func victimCount(t *testing.T, class v1.PodQOSClass) float64 {
 	t.Helper()
-	v, err := testutil.GetCounterMetricValue(victimsTotal.WithLabelValues(string(class)))
+	v, err := testutil.GetCounterMetricValue(victimsTotal.WithLabelValues(string(class), "none")) // the test pods have no PriorityClass
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,8 @@ func TestPostFilter(t *testing.T) {
 		wantNode string
 		// wantDeleted and wantKept: pods the preemption deleted or left.
 		wantDeleted, wantKept []string
-		// wantVictimEvents: berth's event note on each deleted victim.
+		// wantVictimEvents: the one Preempted event on each victim: upstream's note
+		// (preemptor by UID) completed with berth's detail.
 		wantVictimEvents map[string]string
 		wantResult       string
 		wantVictimQoS    map[v1.PodQOSClass]float64
@@ -82,7 +84,7 @@ func TestPostFilter(t *testing.T) {
 			wantDeleted: []string{"burstable"},
 			wantKept:    []string{"guaranteed"},
 			wantVictimEvents: map[string]string{
-				"burstable": "Preempted by default/preemptor (priority 1000) on node n1; victim QoS Burstable",
+				"burstable": "Preempted by pod preemptor on node n1; preemptor default/preemptor (priority 1000); victim QoS Burstable",
 			},
 			wantResult:    ResultNominated,
 			wantVictimQoS: map[v1.PodQOSClass]float64{v1.PodQOSBurstable: 1},
@@ -102,8 +104,9 @@ func TestPostFilter(t *testing.T) {
 			wantNode:    "n1",
 			wantDeleted: []string{"besteffort", "burstable", "guaranteed"},
 			wantVictimEvents: map[string]string{
-				"besteffort": "Preempted by default/preemptor (priority 1000) on node n1; victim QoS BestEffort",
-				"guaranteed": "Preempted by default/preemptor (priority 1000) on node n1; victim QoS Guaranteed",
+				"besteffort": "Preempted by pod preemptor on node n1; preemptor default/preemptor (priority 1000); victim QoS BestEffort",
+				"burstable":  "Preempted by pod preemptor on node n1; preemptor default/preemptor (priority 1000); victim QoS Burstable",
+				"guaranteed": "Preempted by pod preemptor on node n1; preemptor default/preemptor (priority 1000); victim QoS Guaranteed",
 			},
 			wantResult: ResultNominated,
 			wantVictimQoS: map[v1.PodQOSClass]float64{
@@ -182,9 +185,14 @@ func TestPostFilter(t *testing.T) {
 					t.Errorf("pod %s should stay: %v", name, err)
 				}
 			}
-			for victim, want := range tt.wantVictimEvents {
-				if got := e.recorder.about(victim, ReasonPreempted); !contains(got, want) {
-					t.Errorf("events on %s: %q, want %q", victim, got, want)
+			for _, victim := range append(slices.Clone(tt.wantDeleted), tt.wantKept...) {
+				got := e.recorder.about(victim, ReasonPreempted)
+				want, preempted := tt.wantVictimEvents[victim]
+				if preempted && (len(got) != 1 || got[0] != want) {
+					t.Errorf("Preempted events on %s: %q, want exactly [%q]", victim, got, want)
+				}
+				if !preempted && len(got) > 0 {
+					t.Errorf("Preempted events on %s, which was not preempted: %q", victim, got)
 				}
 			}
 			nominated := e.recorder.about(tt.preemptor.Name, ReasonPreemptionNominated)
@@ -262,11 +270,80 @@ func TestNewRejectsBadArgs(t *testing.T) {
 		`{"qosCost": {"bestEffort": 3, "burstable": 2}}`:                     "args.qosCost.burstable: Invalid value: 2",
 		`{"minCandidateNodesPercentage": 120}`:                               "args.minCandidateNodesPercentage: Invalid value: 120",
 		`{"minCandidateNodesAbsolute": 0, "minCandidateNodesPercentage": 0}`: "cannot be zero at the same time",
-		`{"guaranteedPriorityGapp": 5}`:                                      `unknown field "guaranteedPriorityGapp"`,
+		`{"guaranteedPriorityGapp": 5}`:                                      `unknown field guaranteedPriorityGapp`,
 	} {
 		_, err := New(e.ctx, &runtime.Unknown{Raw: []byte(args), ContentType: runtime.ContentTypeJSON}, e.fw, plfeature.Features{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(%s) error = %v, want it to contain %q", args, err, want)
 		}
+	}
+}
+
+// TestVictimEvents covers the victims' events and metric where upstream's Executor
+// does not simply delete the victim: berth announces and counts exactly what upstream
+// preempted, in one event that keeps upstream's wording.
+func TestVictimEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup prepares the victim's fate once the plugin is built.
+		setup     func(t *testing.T, e *testEnv, victim *v1.Pod)
+		wantEvent string // "" for none
+		wantCount float64
+		wantGone  bool
+	}{
+		{
+			name: "a victim deleted by someone else before the eviction: upstream preempts nothing, berth says and counts nothing",
+			setup: func(t *testing.T, e *testEnv, victim *v1.Pod) {
+				// The DisruptionTarget patch finds the pod gone, as the API server answers
+				// when the pod was deleted since the scheduler's snapshot.
+				e.cs.PrependReactor("patch", "pods", func(clienttesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewNotFound(v1.Resource("pods"), victim.Name)
+				})
+			},
+			wantCount: 0,
+		},
+		{
+			name: "a victim waiting in Permit is preempted in scheduler memory: upstream's wording says so",
+			setup: func(t *testing.T, e *testEnv, victim *v1.Pod) {
+				e.fw.AddWaitingPod(victim, map[string]time.Duration{"Permit": time.Minute})
+			},
+			wantEvent: "Preempted by pod preemptor on node n1 (in kube-scheduler memory); preemptor default/preemptor (priority 1000); victim QoS Burstable",
+			wantCount: 1,
+		},
+		{
+			name:      "a victim deleted by the eviction: one event",
+			setup:     func(*testing.T, *testEnv, *v1.Pod) {},
+			wantEvent: "Preempted by pod preemptor on node n1; preemptor default/preemptor (priority 1000); victim QoS Burstable",
+			wantCount: 1,
+			wantGone:  true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			victim := burstable("victim", "n1", low, "4", 1)
+			pod := preemptor(high, "2").Obj()
+			e := newTestEnv(t, []*v1.Node{node("n1", "4", "10")}, []*v1.Pod{victim}, nil, pod)
+			pl := e.berth(t, nil)
+			tt.setup(t, e, victim)
+			state := e.preFilter(t, pod)
+			before := victimCount(t, v1.PodQOSBurstable)
+			if _, status := pl.PostFilter(e.ctx, state, pod, e.nodeStatuses(t, state, pod)); !status.IsSuccess() {
+				t.Fatalf("PostFilter: %v", status)
+			}
+			got := e.recorder.about("victim", ReasonPreempted)
+			switch {
+			case tt.wantEvent == "" && len(got) > 0:
+				t.Errorf("Preempted events %q, want none", got)
+			case tt.wantEvent != "" && (len(got) != 1 || got[0] != tt.wantEvent):
+				t.Errorf("Preempted events %q, want exactly [%q]", got, tt.wantEvent)
+			}
+			if d := victimCount(t, v1.PodQOSBurstable) - before; d != tt.wantCount {
+				t.Errorf("berth_preemption_victims_total{qos_class=Burstable} rose by %v, want %v", d, tt.wantCount)
+			}
+			_, err := e.cs.CoreV1().Pods("default").Get(e.ctx, "victim", metav1.GetOptions{})
+			if gone := apierrors.IsNotFound(err); gone != tt.wantGone {
+				t.Errorf("victim deleted = %v, want %v (get: %v)", gone, tt.wantGone, err)
+			}
+		})
 	}
 }

@@ -40,14 +40,34 @@ func (c *cluster) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "guaranteedPriorityGap %d\n", c.gap)
 	for _, n := range c.nodes {
-		fmt.Fprintf(&b, "node %s cpu=%s pods=%s\n", n.Name, n.Status.Allocatable.Cpu(), n.Status.Allocatable.Pods())
+		fmt.Fprintf(&b, "node %s cpu=%s pods=%s zone=%q\n", n.Name, n.Status.Allocatable.Cpu(), n.Status.Allocatable.Pods(), n.Labels[v1.LabelTopologyZone])
 	}
 	for _, p := range append(slices.Clone(c.pods), c.preemptor) {
-		fmt.Fprintf(&b, "pod %s node=%q prio=%d qos=%s cpu=%dm labels=%v ports=%v start=%v affinity=%v\n", p.Name, p.Spec.NodeName,
-			*p.Spec.Priority, qosClass(p), requestedCPU(p), p.Labels, hostPorts(p), startOf(p), p.Spec.Affinity != nil)
+		fmt.Fprintf(&b, "pod %s node=%q prio=%d qos=%s cpu=%dm labels=%v ports=%v start=%v%s\n", p.Name, p.Spec.NodeName,
+			*p.Spec.Priority, qosClass(p), requestedCPU(p), p.Labels, hostPorts(p), startOf(p), affinityOf(p))
 	}
 	for _, pdb := range c.pdbs {
 		fmt.Fprintf(&b, "pdb %v allowed=%d\n", pdb.Spec.Selector.MatchLabels, pdb.Status.DisruptionsAllowed)
+	}
+	return b.String()
+}
+
+// affinityOf describes p's required pod (anti-)affinity terms.
+func affinityOf(p *v1.Pod) string {
+	a := p.Spec.Affinity
+	if a == nil {
+		return ""
+	}
+	var b strings.Builder
+	if a.PodAffinity != nil {
+		for _, t := range a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			fmt.Fprintf(&b, " affinity=%v@%s", t.LabelSelector.MatchLabels, t.TopologyKey)
+		}
+	}
+	if a.PodAntiAffinity != nil {
+		for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			fmt.Fprintf(&b, " anti-affinity=%v@%s", t.LabelSelector.MatchLabels, t.TopologyKey)
+		}
 	}
 	return b.String()
 }
@@ -85,11 +105,15 @@ func startOf(p *v1.Pod) int64 {
 
 func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.Intn(len(xs))] }
 
-// genCluster builds 1-3 nodes of 2 or 4 cores and 2-6 pod slots, filled with up to 6
-// pods each of random priority, QoS class, cpu, app label and (sometimes) host port 8080,
-// each fitting when placed; an optional PDB on app=c; and a preemptor of random
-// priority, class and cpu that may want port 8080, require affinity to app=a or
-// anti-affinity to app=b (per node).
+// genCluster builds 1-3 nodes of 2 or 4 cores and 2-6 pod slots, most in one of two
+// zones, filled with up to 6 pods each of random priority, QoS class, cpu, app label,
+// sometimes tier=x (only on app=a pods) and (sometimes) host port 8080, each fitting
+// when placed; an optional PDB on app=c; and a preemptor of random priority, class and
+// cpu that may want port 8080, may carry app=a and tier=x itself, and may require
+// affinity (one or two terms, app=a or tier=x, per node or per zone) or anti-affinity
+// to app=b (per node). Pods the preemptor's affinity can count never fall under the
+// PDB: where a kept affinity target would have spent a budget is the one place the
+// plugin's reprieve order (computed without the target) may differ from the oracle's.
 func genCluster(r *rand.Rand) *cluster {
 	c := &cluster{gap: pick(r, int64(0), 0, 50)}
 	starts := r.Perm(100) // distinct start times: the victim order is then strict
@@ -110,13 +134,21 @@ func genCluster(r *rand.Rand) *cluster {
 	for i := range 1 + r.Intn(3) {
 		name := fmt.Sprintf("n%d", i)
 		cores, slots := pick(r, 2, 4), pick(r, 2, 3, 4, 6)
-		c.nodes = append(c.nodes, node(name, fmt.Sprint(cores), fmt.Sprint(slots)))
+		n := node(name, fmt.Sprint(cores), fmt.Sprint(slots))
+		if r.Intn(8) != 0 {
+			n.Labels[v1.LabelTopologyZone] = pick(r, "z0", "z1")
+		}
+		c.nodes = append(c.nodes, n)
 		usedCPU, used, portTaken := int64(0), 0, false
 		for range 2 + r.Intn(5) {
 			class := pick(r, classes...)
 			cpu := pick(r, "250m", "500m", "1", "2")
+			app := pick(r, "a", "b", "c")
 			w := mkPod(fmt.Sprintf("p%d", podNum), pick(r, int32(0), 10, 50, 100, 500), class, cpu).
-				Node(name).Label("app", pick(r, "a", "b", "c")).StartTime(at(starts[podNum]))
+				Node(name).Label("app", app).StartTime(at(starts[podNum]))
+			if app == "a" && r.Intn(2) == 0 {
+				w.Label("tier", "x")
+			}
 			if r.Intn(10) == 0 && !portTaken {
 				w.HostPort(8080)
 			}
@@ -135,8 +167,22 @@ func genCluster(r *rand.Rand) *cluster {
 	if r.Intn(7) == 0 {
 		w.HostPort(8080)
 	}
-	if r.Intn(7) == 0 {
-		w.PodAffinity(v1.LabelHostname, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}, st.PodAffinityWithRequiredReq)
+	if r.Intn(4) == 0 {
+		w.Label("app", "a")
+		if r.Intn(2) == 0 {
+			w.Label("tier", "x")
+		}
+	}
+	if r.Intn(3) == 0 {
+		var terms []v1.PodAffinityTerm
+		for range 1 + r.Intn(2) {
+			sel := pick(r, map[string]string{"app": "a"}, map[string]string{"tier": "x"})
+			terms = append(terms, v1.PodAffinityTerm{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: sel},
+				TopologyKey:   pick(r, v1.LabelHostname, v1.LabelTopologyZone),
+			})
+		}
+		w.Obj().Spec.Affinity = &v1.Affinity{PodAffinity: &v1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: terms}}
 	} else if r.Intn(10) == 0 {
 		w.PodAntiAffinity(v1.LabelHostname, &metav1.LabelSelector{MatchLabels: map[string]string{"app": "b"}}, st.PodAntiAffinityWithRequiredReq)
 	}
@@ -150,9 +196,10 @@ func genCluster(r *rand.Rand) *cluster {
 
 // TestPropertyPreemption dry-runs berth's preemption on many generated clusters and
 // checks it against an oracle that knows only the documented rules:
-//   - victims have lower priority than the preemptor, respect guaranteedPriorityGap and
-//     never include a pod the preemptor requires affinity to;
-//   - with its victims gone the preemptor passes every filter;
+//   - victims have lower priority than the preemptor and respect guaranteedPriorityGap;
+//   - with its victims gone the preemptor passes every filter, upstream's
+//     InterPodAffinity over the whole cluster included (zone terms count the pods of
+//     every node in the zone);
 //   - on each node, the victim set is the best one under berth's order: found by trying
 //     every subset of the eligible pods, PDB-violating pods reprieved first, then the
 //     others, most important (priority, QoS, earlier start) first;
@@ -173,22 +220,62 @@ func TestPropertyPreemption(t *testing.T) {
 		0:  e.berth(t, nil),
 		50: e.berth(t, map[string]any{"guaranteedPriorityGap": 50}),
 	}
-	checked := 0
+	var total coverage
 	for i := range *propIterations {
 		s := seed + int64(i)
 		c := genCluster(rand.New(rand.NewSource(s)))
-		ok, err := checkCluster(e, plugins[c.gap], c)
+		cov, err := checkCluster(e, plugins[c.gap], c)
 		if err != nil {
 			t.Fatalf("cluster %d: %v\nreproduce with: go test ./pkg/plugins/qosawarepreemption -run TestPropertyPreemption -qosap.seed=%d -qosap.iterations=1\n%s", i, err, s, c)
 		}
-		if ok {
-			checked++
+		total.add(cov)
+	}
+	t.Logf("seed %d: %d clusters, %d needed preemption; affinity targets among the possible victims of %d, one evicted in %d, one kept in %d",
+		seed, *propIterations, total.preempted, total.targets, total.targetEvicted, total.targetKept)
+	if n := *propIterations; n >= 1000 && (total.preempted < n/4 || total.targetEvicted < n/100 || total.targetKept < n/100) {
+		t.Errorf("the generator no longer exercises the plugin: %+v of %d clusters", total, n)
+	}
+}
+
+// coverage counts what a generated cluster exercised.
+type coverage struct {
+	// preempted: the preemptor needed preemption.
+	preempted int
+	// targets: a possible victim on a candidate node was a pod the preemptor's
+	// affinity counts (it matches every required term); targetEvicted, targetKept: a
+	// candidate node's victim set evicts, or keeps, such a pod.
+	targets, targetEvicted, targetKept int
+}
+
+func (c *coverage) add(o coverage) {
+	c.preempted += o.preempted
+	c.targets += o.targets
+	c.targetEvicted += o.targetEvicted
+	c.targetKept += o.targetKept
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// isTarget reports whether p matches every required pod-affinity term of the preemptor
+// (the generator's terms only use matchLabels).
+func isTarget(preemptor, p *v1.Pod) bool {
+	a := preemptor.Spec.Affinity
+	if a == nil || a.PodAffinity == nil || len(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
+		return false
+	}
+	for _, t := range a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+		for k, v := range t.LabelSelector.MatchLabels {
+			if p.Labels[k] != v {
+				return false
+			}
 		}
 	}
-	t.Logf("seed %d: %d clusters, %d needed preemption", seed, *propIterations, checked)
-	if *propIterations >= 1000 && checked < *propIterations/4 {
-		t.Errorf("only %d of %d clusters needed preemption: the generator no longer exercises the plugin", checked, *propIterations)
-	}
+	return true
 }
 
 // oracle answers feasibility questions on fresh snapshots, independent of the
@@ -199,22 +286,16 @@ type oracle struct {
 }
 
 // fits reports whether the preemptor passes every filter on node once the pods in
-// removed are gone. The snapshot holds that node alone: every generated affinity term is
-// per hostname, so the other nodes cannot change the answer.
+// removed are gone: a snapshot of the whole cluster without them, PreFilter and Filter
+// of upstream's plugins (InterPodAffinity counts targets in every node of a zone).
 func (o *oracle) fits(node string, removed map[string]bool) bool {
 	var pods []*v1.Pod
 	for _, p := range o.c.pods {
-		if p.Spec.NodeName == node && !removed[p.Name] {
+		if !removed[p.Name] {
 			pods = append(pods, p)
 		}
 	}
-	var nodes []*v1.Node
-	for _, n := range o.c.nodes {
-		if n.Name == node {
-			nodes = append(nodes, n)
-		}
-	}
-	o.e.snap.Snapshot = internalcache.NewSnapshot(pods, nodes)
+	o.e.snap.Snapshot = internalcache.NewSnapshot(pods, o.c.nodes)
 	state := framework.NewCycleState()
 	if _, s, _ := o.e.fw.RunPreFilterPlugins(o.e.ctx, state, o.c.preemptor); !s.IsSuccess() {
 		return false
@@ -230,13 +311,11 @@ func (o *oracle) fits(node string, removed map[string]bool) bool {
 // PDB-violating ones first, each group by descending importance.
 func (o *oracle) eligible(node string) (order []*v1.Pod, violating map[string]bool) {
 	prio := *o.c.preemptor.Spec.Priority
-	wantsA := o.c.preemptor.Spec.Affinity != nil && o.c.preemptor.Spec.Affinity.PodAffinity != nil
 	var list []*v1.Pod
 	for _, p := range o.c.pods {
 		switch {
 		case p.Spec.NodeName != node, *p.Spec.Priority >= prio:
 		case o.c.gap > 0 && qosClass(p) == v1.PodQOSGuaranteed && int64(prio) < int64(*p.Spec.Priority)+o.c.gap:
-		case wantsA && p.Labels["app"] == "a":
 		default:
 			list = append(list, p)
 		}
@@ -294,9 +373,15 @@ func (o *oracle) best(node string) ([]*v1.Pod, bool) {
 	return nil, false
 }
 
-// checkCluster returns whether the preemptor needed preemption at all, and the first
-// broken invariant.
-func checkCluster(e *testEnv, pl *QoSAwarePreemption, c *cluster) (bool, error) {
+// checkCluster returns what the cluster exercised, and the first broken invariant.
+func checkCluster(e *testEnv, pl *QoSAwarePreemption, c *cluster) (coverage, error) {
+	var cov coverage
+	ok, err := checkClusterCounting(e, pl, c, &cov)
+	cov.preempted = b2i(ok)
+	return cov, err
+}
+
+func checkClusterCounting(e *testEnv, pl *QoSAwarePreemption, c *cluster, cov *coverage) (bool, error) {
 	e.snap.Snapshot = internalcache.NewSnapshot(c.pods, c.nodes)
 	state := framework.NewCycleState()
 	if _, s, _ := e.fw.RunPreFilterPlugins(e.ctx, state, c.preemptor); !s.IsSuccess() {
@@ -320,7 +405,7 @@ func checkCluster(e *testEnv, pl *QoSAwarePreemption, c *cluster) (bool, error) 
 		return false, nil
 	}
 	// As PostFilter does, leave the per-cycle record for SelectVictimsOnNode.
-	state.Write(postFilterStateKey, &postFilterState{affinity: requiredAffinityTerms(c.preemptor, pl.listNamespaces)})
+	state.Write(postFilterStateKey, &postFilterState{affinity: pl.affinityTargets(c.preemptor)})
 	offset, n := pl.GetOffsetAndNumCandidates(int32(len(potential)))
 	candidates, _, err := pl.evaluator.DryRunPreemption(e.ctx, state, c.preemptor, potential, c.pdbs, offset, n)
 	if err != nil {
@@ -345,6 +430,14 @@ func checkCluster(e *testEnv, pl *QoSAwarePreemption, c *cluster) (bool, error) 
 		}
 		if !isCandidate {
 			continue
+		}
+		order, _ := o.eligible(name)
+		for _, p := range order {
+			if isTarget(c.preemptor, p) {
+				cov.targets = 1
+				cov.targetEvicted = max(cov.targetEvicted, b2i(slices.Contains(got, p)))
+				cov.targetKept = max(cov.targetKept, b2i(!slices.Contains(got, p)))
+			}
 		}
 		removed := map[string]bool{}
 		for _, v := range got {

@@ -10,10 +10,12 @@
 //   - victim order on a node: priority, then Guaranteed > Burstable > BestEffort, then
 //     upstream's order (start time);
 //   - guaranteedPriorityGap: Guaranteed pods need a preemptor that many priorities above;
-//   - pods the preemptor has required pod affinity to are never victims;
+//   - a pod the preemptor has required pod affinity to stays when evicting it would
+//     leave a term of that affinity unmet in its topology domain (affinity.go);
 //   - node choice by QoS cost (OrderedScoreFuncs) instead of the sum of priorities;
-//   - an event per victim naming the preemptor, its priority and the victim's QoS, an
-//     event on the preemptor with the victims per QoS class, and two metrics.
+//   - the preemptor's name and priority and the victim's QoS class in upstream's event
+//     on each victim, an event on the preemptor with the victims per QoS class, and
+//     two metrics.
 package qosawarepreemption
 
 import (
@@ -27,7 +29,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
 	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
@@ -42,16 +43,14 @@ import (
 // Name is the plugin's name in the registry and in scheduler configurations.
 const Name = "QoSAwarePreemption"
 
-// Events berth adds. The victim event keeps upstream's reason, so tooling that watches
-// "Preempted" sees it; upstream's own event (preemptor by UID) is still emitted beside
-// it. The action differs from upstream's ("Preempting") on purpose: the events API
-// merges events with equal reason, action, regarding and related objects into one
-// series that keeps a single message, which would hide one of the two.
+// Events. Each victim gets one event, upstream's ("Preempted", action "Preempting",
+// the preemptor by UID, the node, "in kube-scheduler memory" for a pod preempted
+// without a delete call) with berth's detail appended: the preemptor's name and
+// priority and the victim's QoS class (events.go).
 const (
-	// EventAction is the action of both berth events.
+	// EventAction is the action of berth's event on the preemptor.
 	EventAction = Name
-	// ReasonPreempted is on each victim: who preempted it, at which priority, on which
-	// node, and the victim's QoS class.
+	// ReasonPreempted is the reason of the event on each victim, upstream's.
 	ReasonPreempted = "Preempted"
 	// ReasonPreemptionNominated is on the preemptor: the node it was nominated to and
 	// its victims per QoS class.
@@ -60,6 +59,10 @@ const (
 
 // postFilterStateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
 const postFilterStateKey fwk.StateKey = "PostFilter" + Name
+
+// attemptKey is the context key under which PostFilter passes its postFilterState to
+// PodEligibleToPreemptOthers, which the Evaluator calls without the cycle state.
+type attemptKey struct{}
 
 // QoSAwarePreemption implements upstream's preemption.Interface with berth's rules. See
 // the package documentation.
@@ -100,7 +103,10 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Fe
 	if err := config.Decode(Name, obj, &args); err != nil {
 		return nil, err
 	}
-	up, err := defaultpreemption.New(ctx, upstreamArgs(args), h, fts)
+	// Upstream's Executor records each victim's event through the handle it is built
+	// with; this one holds that event back for berth to complete (events.go).
+	held := &heldEvents{}
+	up, err := defaultpreemption.New(ctx, upstreamArgs(args), &executorHandle{Handle: h, held: held}, fts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -121,7 +127,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Fe
 			return names, err
 		}
 	}
-	pl.instrumentExecutor(up.Executor)
+	pl.instrumentExecutor(up.Executor, held)
 	pl.evaluator = preemption.NewEvaluator(Name, h, pl, up.Executor)
 	registerMetrics()
 	return pl, nil
@@ -139,7 +145,10 @@ func upstreamArgs(a config.QoSAwarePreemptionArgs) *schedconfig.DefaultPreemptio
 // preemptor's affinity terms, resolved once, and the victims found per node, read back
 // for the preemptor's event once the node is chosen.
 type postFilterState struct {
-	affinity []fwk.AffinityTerm
+	// affinity is the preemptor's required pod affinity (nil: none).
+	affinity *affinityTargets
+	// ineligible: PodEligibleToPreemptOthers refused the preemptor.
+	ineligible bool
 
 	mu      sync.Mutex
 	victims map[string][]*v1.Pod
@@ -174,10 +183,12 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 	// attempts; berth's replaces DefaultPreemption's, so it keeps counting.
 	schedmetrics.PreemptionAttempts.Inc()
 
-	rec := &postFilterState{affinity: requiredAffinityTerms(pod, pl.listNamespaces)}
+	rec := &postFilterState{affinity: pl.affinityTargets(pod)}
 	state.Write(postFilterStateKey, rec)
-	result, status := pl.evaluator.Preempt(ctx, state, pod, m)
-	attemptsTotal.WithLabelValues(attemptResult(result, status)).Inc()
+	// The Evaluator hands this context to PodEligibleToPreemptOthers, which notes a
+	// refusal there: the status alone does not tell it from other Unschedulable ends.
+	result, status := pl.evaluator.Preempt(context.WithValue(ctx, attemptKey{}, rec), state, pod, m)
+	attemptsTotal.WithLabelValues(attemptResult(status, rec.ineligible)).Inc()
 
 	if status.IsSuccess() && result != nil && result.NominatingInfo != nil && result.NominatedNodeName != "" {
 		node := result.NominatedNodeName
@@ -205,39 +216,19 @@ func nominationMessage(node string, victims []*v1.Pod) string {
 }
 
 // attemptResult maps the Evaluator's outcome to the attempts metric's result label.
-func attemptResult(result *fwk.PostFilterResult, status *fwk.Status) string {
+// Every other failure leaves no candidate node: none fits even with its possible
+// victims gone, or extenders removed every candidate ("no candidate node for
+// preemption").
+func attemptResult(status *fwk.Status, ineligible bool) string {
 	switch {
 	case status.IsSuccess():
 		return ResultNominated
 	case status.Code() == fwk.Error:
 		return ResultError
-	case result != nil:
-		// The Evaluator returns a result (clearing the nomination) only when no node
-		// would fit the preemptor even with all its possible victims gone.
-		return ResultNoCandidate
-	default:
+	case ineligible:
 		return ResultIneligible
-	}
-}
-
-// instrumentExecutor wraps the upstream Executor's PreemptPod, its documented hook, to
-// add berth's victim event and metric after upstream has done its work (DisruptionTarget
-// condition, delete call or in-memory preemption, upstream's own "Preempted" event).
-func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor) {
-	preempt := e.PreemptPod
-	e.PreemptPod = func(ctx context.Context, c preemption.Candidate, preemptor preemption.ExecutorPreemptor, victim *v1.Pod, pluginName string) (bool, error) {
-		inMemory, err := preempt(ctx, c, preemptor, victim, pluginName)
-		if err != nil {
-			return inMemory, err
-		}
-		class := qos.GetPodQOS(victim)
-		victimsTotal.WithLabelValues(string(class)).Inc()
-		if r := pl.fh.EventRecorder(); r != nil {
-			r.Eventf(victim, preemptor.Obj(), v1.EventTypeNormal, ReasonPreempted, EventAction,
-				"Preempted by %s/%s (priority %d) on node %s; victim QoS %s",
-				preemptor.GetNamespace(), preemptor.GetName(), preemptor.Priority(), c.Name(), class)
-		}
-		return inMemory, nil
+	default:
+		return ResultNoCandidate
 	}
 }
 
@@ -266,32 +257,56 @@ func (pl *QoSAwarePreemption) CandidatesToVictimsMap(candidates []preemption.Can
 // while earlier ones (that this plugin could have chosen) terminate on the nominated
 // node.
 func (pl *QoSAwarePreemption) PodEligibleToPreemptOthers(ctx context.Context, pod *v1.Pod, nominatedNodeStatus *fwk.Status) (bool, string) {
-	return pl.upstream.PodEligibleToPreemptOthers(ctx, pod, nominatedNodeStatus)
+	ok, msg := pl.upstream.PodEligibleToPreemptOthers(ctx, pod, nominatedNodeStatus)
+	if rec, _ := ctx.Value(attemptKey{}).(*postFilterState); rec != nil && !ok {
+		rec.ineligible = true
+	}
+	return ok, msg
 }
 
-// SelectVictimsOnNode removes the preemptor's affinity targets from the possible victims
-// and runs upstream's search with berth's hooks: remove every eligible victim (lower
-// priority, guaranteedPriorityGap), check that the preemptor passes every Filter of the
-// profile, then reprieve PDB-violating victims and then the others, most important
-// first in berth's order, keeping each one whose return still lets the preemptor fit.
+// SelectVictimsOnNode runs upstream's search with berth's hooks: remove every eligible
+// victim (lower priority, guaranteedPriorityGap), check that the preemptor passes every
+// Filter of the profile, then reprieve PDB-violating victims and then the others, most
+// important first in berth's order, keeping each one whose return still lets the
+// preemptor fit. A preemptor with required pod affinity keeps the pod it needs beside it
+// when evicting it would break its affinity (affinity.go).
 func (pl *QoSAwarePreemption) SelectVictimsOnNode(ctx context.Context, state fwk.CycleState, preemptor *v1.Pod, nodeInfo fwk.NodeInfo,
 	allPossibleVictims []*preemption.DomainVictim, pdbs []*policy.PodDisruptionBudget) ([]*v1.Pod, int, *fwk.Status) {
-	// The state is missing when something other than PostFilter (a test, another
-	// preemption driver) asks for victims: the terms are resolved here then.
+	// The state is missing when something other than PostFilter (berth-sim's explain,
+	// a test) asks for victims: the affinity is resolved here then.
 	var rec *postFilterState
 	if state != nil {
 		rec, _ = getPostFilterState(state)
 	}
-	var terms []fwk.AffinityTerm
+	var affinity *affinityTargets
 	if rec != nil {
-		terms = rec.affinity
+		affinity = rec.affinity
 	} else {
-		terms = requiredAffinityTerms(preemptor, pl.listNamespaces)
+		affinity = pl.affinityTargets(preemptor)
 	}
-	victims := withoutAffinityTargets(allPossibleVictims, terms)
-	pods, numPDBViolations, status := pl.upstream.SelectVictimsOnNode(ctx, state, preemptor, nodeInfo, victims, pdbs)
+	var pods []*v1.Pod
+	var numPDBViolations int
+	var status *fwk.Status
+	if affinity == nil {
+		pods, numPDBViolations, status = pl.upstream.SelectVictimsOnNode(ctx, state, preemptor, nodeInfo, allPossibleVictims, pdbs)
+	} else {
+		pods, numPDBViolations, status = pl.selectVictimsKeepingAffinity(ctx, affinity, state, preemptor, nodeInfo, allPossibleVictims, pdbs)
+	}
 	if rec != nil && status.IsSuccess() && nodeInfo.Node() != nil {
 		rec.setVictims(nodeInfo.Node().Name, pods)
 	}
 	return pods, numPDBViolations, status
+}
+
+// affinityTargets resolves the preemptor's required pod affinity over the scheduler's
+// snapshot (nil when it has none, the common case, which costs nothing more).
+func (pl *QoSAwarePreemption) affinityTargets(preemptor *v1.Pod) *affinityTargets {
+	if a := preemptor.Spec.Affinity; a == nil || a.PodAffinity == nil || len(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
+		return nil
+	}
+	var nodes []fwk.NodeInfo
+	if l := pl.fh.SnapshotSharedLister(); l != nil {
+		nodes, _ = l.NodeInfos().List()
+	}
+	return newAffinityTargets(preemptor, pl.listNamespaces, nodes)
 }

@@ -9,6 +9,9 @@ import (
 	policy "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/apis/scheduling"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
+	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 )
 
@@ -27,6 +30,31 @@ var (
 	// noVictims: no pod on the node may be preempted by this preemptor.
 	noVictims = outcome{code: fwk.UnschedulableAndUnresolvable, msg: "No preemption victims found"}
 )
+
+// compareVictims runs berth's and upstream's SelectVictimsOnNode on the node as the
+// dry run does and checks each against its expected outcome.
+func compareVictims(t *testing.T, e *testEnv, pl *QoSAwarePreemption, up *defaultpreemption.DefaultPreemption, state fwk.CycleState,
+	pod *v1.Pod, nodeName string, pdbs []*policy.PodDisruptionBudget, berth, upstream outcome) {
+	t.Helper()
+	for _, side := range []struct {
+		name string
+		ev   *preemption.Evaluator
+		want outcome
+	}{{"berth", pl.evaluator, berth}, {"upstream", up.Evaluator, upstream}} {
+		pods, _, status := selectVictims(t, e, side.ev, state, pod, nodeName, pdbs)
+		if status.Code() != side.want.code || !strings.Contains(status.Message(), side.want.msg) {
+			t.Errorf("%s: status %v, want code %v with message %q", side.name, status, side.want.code, side.want.msg)
+			continue
+		}
+		got := names(pods)
+		slices.Sort(got)
+		want := slices.Clone(side.want.victims)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: victims %v, want %v", side.name, got, want)
+		}
+	}
+}
 
 // TestSelectVictimsOnNode shows berth's victim choice on one node beside upstream
 // DefaultPreemption's for the same node and preemptor.
@@ -250,31 +278,7 @@ func TestSelectVictimsOnNode(t *testing.T) {
 			pl := e.berth(t, tt.args)
 			up := e.upstream(t)
 			state := e.preFilter(t, tt.preemptor)
-			for _, side := range []struct {
-				name string
-				got  func() ([]*v1.Pod, int, *fwk.Status)
-				want outcome
-			}{
-				{"berth", func() ([]*v1.Pod, int, *fwk.Status) {
-					return selectVictims(t, e, pl.evaluator, state, tt.preemptor, tt.node.Name, tt.pdbs)
-				}, tt.berth},
-				{"upstream", func() ([]*v1.Pod, int, *fwk.Status) {
-					return selectVictims(t, e, up.Evaluator, state, tt.preemptor, tt.node.Name, tt.pdbs)
-				}, tt.upstream},
-			} {
-				pods, _, status := side.got()
-				if status.Code() != side.want.code || !strings.Contains(status.Message(), side.want.msg) {
-					t.Errorf("%s: status %v, want code %v with message %q", side.name, status, side.want.code, side.want.msg)
-					continue
-				}
-				got := names(pods)
-				slices.Sort(got)
-				want := slices.Clone(side.want.victims)
-				slices.Sort(want)
-				if !slices.Equal(got, want) {
-					t.Errorf("%s: victims %v, want %v", side.name, got, want)
-				}
-			}
+			compareVictims(t, e, pl, up, state, tt.preemptor, tt.node.Name, tt.pdbs, tt.berth, tt.upstream)
 		})
 	}
 }
@@ -331,7 +335,12 @@ func TestAllowedByGap(t *testing.T) {
 		{"exactly gap above is enough", 10, g, -2147483638, true},
 		{"one below the gap is not", 10, g, -2147483639, false},
 		{"the widest int32 distance is within a gap of 2^32-1", 1<<32 - 1, g, 2147483647, true},
-		{"a huge gap does not overflow into allowing", 1<<63 - 1, g, 2147483647, false},
+		{"a huge gap does not overflow into allowing", 1<<63 - 1, g, scheduling.SystemCriticalPriority - 1, false},
+		{"system-cluster-critical is never blocked by the gap", 1<<63 - 1, g, scheduling.SystemCriticalPriority, true},
+		{"system-node-critical is never blocked by the gap", 1<<63 - 1,
+			newVictimUnderTest(t, guaranteed("g", "n", scheduling.SystemCriticalPriority, "1", 1)), scheduling.SystemCriticalPriority + 1000, true},
+		{"just below system-cluster-critical, a gap it misses still binds", 1000,
+			newVictimUnderTest(t, guaranteed("g", "n", scheduling.SystemCriticalPriority-1000, "1", 1)), scheduling.SystemCriticalPriority - 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/component-base/metrics"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/internal/cyclestate"
+	"github.com/berth-sched/berth/pkg/plugins/internal/rejections"
 	"github.com/berth-sched/berth/pkg/plugins/internal/resize"
 )
 
@@ -54,6 +56,9 @@ type QoSPlacement struct {
 	podOpts  resourcehelper.PodResourcesOptions
 	specOpts resourcehelper.PodResourcesOptions
 	limits   *limitCache
+	// rejected counts the guard's rejections: berth_plugin_rejections_total, rule
+	// memory-limit-overcommit.
+	rejected metrics.CounterMetric
 
 	enableInPlacePodVerticalScaling                    bool
 	enableInPlacePodVerticalScalingSchedulerPreemption bool
@@ -76,8 +81,9 @@ func New(_ context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Feat
 		return nil, err
 	}
 	pl := &QoSPlacement{
-		handle:  h,
-		percent: int64(*args.MaxMemoryLimitOvercommitPercent),
+		rejected: rejections.For(Name, "memory-limit-overcommit"),
+		handle:   h,
+		percent:  int64(*args.MaxMemoryLimitOvercommitPercent),
 		podOpts: resourcehelper.PodResourcesOptions{
 			UseStatusResources: fts.EnableInPlacePodVerticalScaling,
 			InPlacePodLevelResourcesVerticalScalingEnabled: fts.EnableInPlacePodLevelResourcesVerticalScaling,
@@ -154,6 +160,8 @@ func (pl *QoSPlacement) PreFilterExtensions() fwk.PreFilterExtensions { return n
 
 // Filter rejects the node when the pod's memory limit would bring the node's sum of
 // memory limits above allocatable × percent / 100. Reaching the bound exactly passes.
+// A pod whose own limit is above the bound is rejected as unresolvable: no eviction
+// could make room for it.
 //
 // A Burstable pod whose in-place resize the kubelet deferred is judged, not skipped:
 // the resize raises the limits the node holds as placing a pod does, and if Filter
@@ -179,9 +187,19 @@ func (pl *QoSPlacement) Filter(_ context.Context, cs fwk.CycleState, pod *v1.Pod
 	if total <= allowed {
 		return nil
 	}
-	// Unschedulable, not Unresolvable: preempting pods on the node lowers the sum.
+	// No "%" sign in the reasons: the scheduler records FailedScheduling events with
+	// them as a format string, which would mangle them.
+	pl.rejected.Inc()
+	if s.limit > allowed {
+		// Even an empty node would not take it: preemption cannot help, so it is not
+		// tried (as PriorityHeadroom does for a pod larger than the unreserved share).
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(
+			"pod's memory limit %s exceeds the %s allowed on the node even when empty (%d percent of allocatable %s)",
+			formatBytes(s.limit), formatBytes(allowed), pl.percent, formatBytes(allocatable)))
+	}
+	// Unschedulable: preempting pods on the node lowers the sum.
 	return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf(
-		"memory limits on node would reach %s of %s allowed (%d%% of allocatable %s)",
+		"memory limits on node would reach %s of %s allowed (%d percent of allocatable %s)",
 		formatBytes(total), formatBytes(allowed), pl.percent, formatBytes(allocatable)))
 }
 

@@ -122,7 +122,7 @@ func TestFilter(t *testing.T) {
 			pod:      burstable("4Gi"),
 			node:     nodeInfo("n", "8Gi", burstable("4Gi"), burstable("4Gi"), burstable("4Gi")),
 			wantCode: fwk.Unschedulable,
-			wantMsg:  "memory limits on node would reach 16Gi of 12Gi allowed (150% of allocatable 8Gi)",
+			wantMsg:  "memory limits on node would reach 16Gi of 12Gi allowed (150 percent of allocatable 8Gi)",
 		},
 		{
 			name: "reaching exactly 150% passes",
@@ -196,7 +196,7 @@ func TestFilter(t *testing.T) {
 			pod:      burstable("4Gi"),
 			node:     nodeInfo("n", "8Gi", burstable("4Gi"), burstable("1Gi")),
 			wantCode: fwk.Unschedulable,
-			wantMsg:  "memory limits on node would reach 9Gi of 8Gi allowed (100% of allocatable 8Gi)",
+			wantMsg:  "memory limits on node would reach 9Gi of 8Gi allowed (100 percent of allocatable 8Gi)",
 		},
 		{
 			name:     "a Guaranteed pod is never rejected: it skips the filter",
@@ -218,11 +218,25 @@ func TestFilter(t *testing.T) {
 			wantSkip: true,
 		},
 		{
-			name:     "a node without allocatable memory rejects any memory limit",
+			name:     "a node without allocatable memory rejects any memory limit, for good",
 			pod:      burstable("1"),
 			node:     nodeInfo("n", "0"),
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "pod's memory limit 1 exceeds the 0 allowed on the node even when empty (150 percent of allocatable 0)",
+		},
+		{
+			name:     "a pod whose own limit is above the bound is unresolvable: no eviction makes room",
+			pod:      burstable("13Gi"),
+			node:     nodeInfo("n", "8Gi", burstable("1Gi")),
+			wantCode: fwk.UnschedulableAndUnresolvable,
+			wantMsg:  "pod's memory limit 13Gi exceeds the 12Gi allowed on the node even when empty (150 percent of allocatable 8Gi)",
+		},
+		{
+			name:     "a pod whose own limit is exactly the bound waits for evictions (Unschedulable)",
+			pod:      burstable("12Gi"),
+			node:     nodeInfo("n", "8Gi", burstable("1Gi")),
 			wantCode: fwk.Unschedulable,
-			wantMsg:  "would reach 1 of 0 allowed (150% of allocatable 0)",
+			wantMsg:  "memory limits on node would reach 13Gi of 12Gi allowed (150 percent of allocatable 8Gi)",
 		},
 	}
 	for _, tt := range tests {
@@ -246,6 +260,9 @@ func TestFilter(t *testing.T) {
 			}
 			if !strings.Contains(got.Message(), tt.wantMsg) {
 				t.Errorf("Filter message %q lacks %q", got.Message(), tt.wantMsg)
+			}
+			if strings.Contains(got.Message(), "%") {
+				t.Errorf("Filter message %q contains %%: the FailedScheduling event, formatted with it, would be mangled", got.Message())
 			}
 		})
 	}
@@ -572,7 +589,7 @@ func TestNewRejectsInvalidArgs(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	for raw, want := range map[string]string{
 		`{"maxMemoryLimitOvercommitPercent": 50}`: "QoSPlacement: args.maxMemoryLimitOvercommitPercent: Invalid value: 50",
-		`{"percent": 150}`:                        `unknown field "percent"`,
+		`{"percent": 150}`:                        `unknown field percent`,
 	} {
 		_, err := New(ctx, &runtime.Unknown{Raw: []byte(raw)}, nil, defaultFeatures)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -658,6 +675,8 @@ func TestDeferredResizeIsJudgedByItsLimitGrowthOnItsOwnNode(t *testing.T) {
 			fts: judge, want: "6Gi", other: true, wantCode: fwk.Unschedulable},
 		{name: "without the gate the scheduler does not judge resizes, and the pod is taken as new",
 			fts: plfeature.Features{EnableInPlacePodVerticalScaling: true}, want: "6Gi", wantCode: fwk.Unschedulable},
+		{name: "a resize above the bound of the empty node is unresolvable, on its own node too",
+			fts: judge, want: "13Gi", wantCode: fwk.UnschedulableAndUnresolvable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
