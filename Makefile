@@ -13,16 +13,40 @@ LDFLAGS := -X github.com/berth-sched/berth/pkg/version.Berth=$(BERTH_VERSION) \
 	-X k8s.io/component-base/version.gitMinor=$(KUBE_MINOR)
 
 TEST_TIMEOUT ?= 45m
-IMAGE ?= berth-scheduler:$(BERTH_VERSION)
 
-.PHONY: all build build-scheduler build-local build-sim sim test unit run bench bench-plugins bench-scheduler lint image clean k8s-version
+# The container image (make image): berth-scheduler on an empty base, built by
+# hack/image with go-containerregistry; no container engine needed. IMAGE is the name
+# and tag recorded in the archive (docker load tags it so); manifests/ and the chart
+# name the same one.
+IMAGE ?= berth-scheduler:$(BERTH_VERSION)
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+IMAGE_TAR ?= $(BIN)/berth-scheduler-image.tar
+# The image's only timestamp: the last commit's time, so rebuilding a commit anywhere
+# gives the same digest (https://reproducible-builds.org/specs/source-date-epoch/).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The binary the image ships is bin/berth-scheduler itself when this machine is
+# linux/IMAGE_ARCH, else a cross-build beside it.
+ifeq ($(shell $(GO) env GOOS)/$(shell $(GO) env GOARCH),linux/$(IMAGE_ARCH))
+IMAGE_BINARY := $(BIN)/berth-scheduler
+IMAGE_BINARY_TARGET := build-scheduler
+else
+IMAGE_BINARY := $(BIN)/linux_$(IMAGE_ARCH)/berth-scheduler
+IMAGE_BINARY_TARGET := build-scheduler-cross
+endif
+# berth-scheduler is built as it ships: static (CGO_ENABLED=0; the image has no libc),
+# without build-machine paths or VCS stamps (-trimpath -buildvcs=false; the image's
+# labels carry the commit), stripped. The e2e tests run this very binary.
+SCHEDULER_BUILD = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '-s -w $(LDFLAGS)'
+
+.PHONY: all build build-scheduler build-scheduler-cross build-local build-sim sim test unit run bench bench-plugins bench-scheduler lint image clean k8s-version
 
 all: build
 
 build: build-scheduler build-local build-sim
 
 build-scheduler:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/berth-scheduler ./cmd/berth-scheduler
+	$(SCHEDULER_BUILD) -o $(BIN)/berth-scheduler ./cmd/berth-scheduler
 
 build-local:
 	$(GO) build -o $(BIN)/berth-local ./cmd/berth-local
@@ -31,9 +55,9 @@ build-sim:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/berth-sim ./cmd/berth-sim
 
 # Everything CI runs: lint, unit tests, and the integration and e2e tests on the real
-# control plane (which drive bin/berth-scheduler as a process).
-test: lint build-scheduler
-	BERTH_SCHEDULER=$(BIN)/berth-scheduler $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+# control plane (which drive bin/berth-scheduler as a process and check the image).
+test: lint build-scheduler image
+	BERTH_SCHEDULER=$(BIN)/berth-scheduler BERTH_IMAGE=$(IMAGE_TAR) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Unit tests only: no API server (internal/localcluster's cluster tests skip under -short).
 unit:
@@ -71,9 +95,15 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# There is no Docker engine on the development machines; this runs where there is one.
-image:
-	docker build --build-arg BERTH_VERSION=$(BERTH_VERSION) --build-arg LDFLAGS="$(LDFLAGS)" -t $(IMAGE) .
+# The OCI image as a tar (IMAGE_TAR): load it with `docker load -i`, or push it with
+# skopeo or crane (docs/operations.md). Prints the tar, the image's digest and size.
+# IMAGE_ARCH=arm64 cross-builds.
+image: $(IMAGE_BINARY_TARGET)
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./hack/image --binary $(IMAGE_BINARY) --arch $(IMAGE_ARCH) \
+		--tag $(IMAGE) --version $(BERTH_VERSION) --kube-version $(KUBE_VERSION) --revision '$(GIT_COMMIT)' --out $(IMAGE_TAR)
+
+build-scheduler-cross:
+	GOOS=linux GOARCH=$(IMAGE_ARCH) $(SCHEDULER_BUILD) -o $(IMAGE_BINARY) ./cmd/berth-scheduler
 
 # Pin another Kubernetes release: make k8s-version V=v1.37.3
 k8s-version:

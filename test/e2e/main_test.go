@@ -69,7 +69,15 @@ func startSchedulerWith(t *testing.T, bin, kubeconfig string, mutate func(*local
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := cp.RunScheduler(bin, cfg, args...)
+	return runScheduler(t, bin, cfg, args...)
+}
+
+// runScheduler starts bin with --config=configPath against the package's cluster (see
+// localcluster.RunScheduler) and stops it when the test ends, logging its output if the
+// test failed.
+func runScheduler(t *testing.T, bin, configPath string, args ...string) *localcluster.SchedulerProcess {
+	t.Helper()
+	p, err := cp.RunScheduler(bin, configPath, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,15 +28,21 @@ func repoPath(parts ...string) string {
 	return filepath.Join(append([]string{filepath.Dir(file), "..", ".."}, parts...)...)
 }
 
-// installManifests applies `kustomize build manifests/` to the API server, as
-// `kubectl apply -k manifests/ --server-side` would.
-func installManifests(t *testing.T, ctx context.Context) {
+// kustomizeManifests is `kustomize build manifests/`.
+func kustomizeManifests(t *testing.T) []byte {
 	t.Helper()
 	yaml, err := harness.Kustomize(repoPath("manifests"))
 	if err != nil {
 		t.Fatalf("kustomize build manifests/: %v", err)
 	}
-	if _, err := cp.Apply(ctx, yaml); err != nil {
+	return yaml
+}
+
+// installManifests applies `kustomize build manifests/` to the API server, as
+// `kubectl apply -k manifests/ --server-side` would.
+func installManifests(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := cp.Apply(ctx, kustomizeManifests(t)); err != nil {
 		t.Fatalf("API server rejected the manifests: %v", err)
 	}
 }
@@ -63,9 +68,21 @@ func TestManifestsAreAcceptedAndThePodTemplateIsAdmitted(t *testing.T) {
 	}
 	checkDeployment(t, d)
 
-	// No controller manager runs here to turn the Deployment into pods, so put its pod
-	// template through pod admission and validation ourselves (dry run): this is where a
-	// priority class the namespace may not use or a bad securityContext would fail.
+	created := admitPodTemplate(t, ctx, d)
+	if created.Spec.Priority == nil || *created.Spec.Priority < 2000000000 {
+		t.Errorf("pod priority %v, want system-cluster-critical's", created.Spec.Priority)
+	}
+	if created.Status.QOSClass != v1.PodQOSGuaranteed {
+		t.Errorf("berth-scheduler's own pod has QoS %s, want Guaranteed", created.Status.QOSClass)
+	}
+}
+
+// admitPodTemplate puts the Deployment's pod template through pod admission and
+// validation (dry run), since no controller manager runs here to turn the Deployment
+// into pods: this is where a priority class the namespace may not use or a bad
+// securityContext would fail. It returns the pod as the API server would store it.
+func admitPodTemplate(t *testing.T, ctx context.Context, d *appsv1.Deployment) *v1.Pod {
+	t.Helper()
 	pod := &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "template-check", Namespace: d.Namespace, Labels: d.Spec.Template.Labels},
 		Spec:       d.Spec.Template.Spec,
@@ -74,12 +91,7 @@ func TestManifestsAreAcceptedAndThePodTemplateIsAdmitted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the Deployment's pod template is not admitted: %v", err)
 	}
-	if created.Spec.Priority == nil || *created.Spec.Priority < 2000000000 {
-		t.Errorf("pod priority %v, want system-cluster-critical's", created.Spec.Priority)
-	}
-	if created.Status.QOSClass != v1.PodQOSGuaranteed {
-		t.Errorf("berth-scheduler's own pod has QoS %s, want Guaranteed", created.Status.QOSClass)
-	}
+	return created
 }
 
 func checkDeployment(t *testing.T, d *appsv1.Deployment) {
@@ -91,8 +103,10 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
 		t.Errorf("strategy %s, want RollingUpdate", d.Spec.Strategy.Type)
 	}
-	if spec.ServiceAccountName != "berth-scheduler" || spec.PriorityClassName != "system-cluster-critical" {
-		t.Errorf("serviceAccountName %q priorityClassName %q", spec.ServiceAccountName, spec.PriorityClassName)
+	// The ServiceAccount is named as the Deployment: berth-scheduler from manifests/,
+	// the release's full name from the chart.
+	if spec.ServiceAccountName != d.Name || spec.PriorityClassName != "system-cluster-critical" {
+		t.Errorf("serviceAccountName %q priorityClassName %q, want %q and system-cluster-critical", spec.ServiceAccountName, spec.PriorityClassName, d.Name)
 	}
 	psc := spec.SecurityContext
 	if psc == nil || !ptr.Deref(psc.RunAsNonRoot, false) || ptr.Deref(psc.RunAsUser, 0) != 65532 ||
@@ -122,14 +136,8 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 // ServiceAccount with a real token from the TokenRequest API.
 func serviceAccountConfig(t *testing.T, ctx context.Context) *rest.Config {
 	t.Helper()
-	tr, err := cp.Client.CoreV1().ServiceAccounts(manifests.LeaseNamespace).CreateToken(ctx, "berth-scheduler",
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}},
-		metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("token for berth-scheduler: %v", err)
-	}
 	cfg := rest.AnonymousClientConfig(cp.Config)
-	cfg.BearerToken = tr.Status.Token
+	cfg.BearerToken = serviceAccountToken(t, ctx, manifests.LeaseNamespace, "berth-scheduler")
 	return cfg
 }
 

@@ -115,17 +115,10 @@ func TestMetricsCountRejectionsByRuleAndVictimsByPriorityClass(t *testing.T) {
 	checkDashboard(t, body)
 }
 
-// TestMonitoringComponentApplies builds manifests/ with the monitoring component, as an
-// overlay would, and applies it to the API server. The ServiceMonitor's CRD belongs to
-// the Prometheus Operator, which this cluster does not run: the test installs a stand-in
-// CRD of that group, kind and version with an open schema, so the apply checks the
-// object's identity and the API server's validation of everything else, not the
-// operator's schema. It also checks that the Service selects berth-scheduler's pods and
-// the ServiceMonitor selects the Service, by port name.
-func TestMonitoringComponentApplies(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	installServiceMonitorCRD(t, ctx)
+// kustomizeWithMonitoring builds manifests/ with the monitoring component, as an
+// operator's overlay would.
+func kustomizeWithMonitoring(t *testing.T) []byte {
+	t.Helper()
 	overlay := t.TempDir()
 	rel := func(path string) string {
 		r, err := filepath.Rel(overlay, path) // kustomize takes bases by relative path only
@@ -143,7 +136,21 @@ func TestMonitoringComponentApplies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kustomize with the monitoring component: %v", err)
 	}
-	objs, err := cp.Apply(ctx, docs)
+	return docs
+}
+
+// TestMonitoringComponentApplies builds manifests/ with the monitoring component, as an
+// overlay would, and applies it to the API server. The ServiceMonitor's CRD belongs to
+// the Prometheus Operator, which this cluster does not run: the test installs a stand-in
+// CRD of that group, kind and version with an open schema, so the apply checks the
+// object's identity and the API server's validation of everything else, not the
+// operator's schema. It also checks that the Service selects berth-scheduler's pods and
+// the ServiceMonitor selects the Service, by port name.
+func TestMonitoringComponentApplies(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	installServiceMonitorCRD(t, ctx)
+	objs, err := cp.Apply(ctx, kustomizeWithMonitoring(t))
 	if err != nil {
 		t.Fatalf("the API server refused the monitoring component: %v", err)
 	}
@@ -155,7 +162,7 @@ func TestMonitoringComponentApplies(t *testing.T) {
 			deploymentLabels, _, _ = unstructuredStringMap(o.Object, "spec", "template", "metadata", "labels")
 		}
 	}
-	for _, want := range []string{"Service/berth-scheduler-metrics", "ServiceMonitor/berth-scheduler", "ConfigMap/berth-scheduler-dashboard", "ClusterRole/berth-metrics-reader"} {
+	for _, want := range []string{"Service/berth-scheduler-metrics", "ServiceMonitor/berth-scheduler", "ConfigMap/berth-scheduler-dashboard", "ClusterRole/berth-scheduler-metrics-reader"} {
 		if kinds[want] == nil {
 			t.Errorf("the component did not create %s", want)
 		}
