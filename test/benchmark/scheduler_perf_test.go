@@ -25,6 +25,9 @@ import (
 
 const configFile = "config/performance-config.yaml"
 
+// runs counts BenchmarkPerfScheduling's invocations: one per -count.
+var runs int
+
 // BenchmarkPerfScheduling runs every test case of config/performance-config.yaml with
 // upstream's default profile and with berth's recommended profile. Sub-benchmarks are
 // named <test case>/<profile>/<workload>. TestMain prints the comparison table once all
@@ -34,12 +37,16 @@ func BenchmarkPerfScheduling(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	run := runs
+	runs++
 	for i, tc := range cases {
 		b.Run(tc["name"].(string), func(b *testing.B) {
-			// Alternate which profile goes first, so that neither always runs on the
-			// warmer (or the more fragmented) process.
+			// Alternate which profile goes first, from one test case to the next and
+			// from one run (-count) to the next, so that neither always runs on the
+			// warmer (or the more fragmented, or the more garbage-laden) process: the
+			// second profile of a pair inherits the first's heap and goroutines.
 			order := slices.Clone(profiles)
-			if i%2 == 1 {
+			if (i+run)%2 == 1 {
 				slices.Reverse(order)
 			}
 			for _, p := range order {

@@ -323,8 +323,8 @@ func TestQoSAwarePreemptionBurstableBeforeGuaranteed(t *testing.T) {
 		e.onePreempted("burstable", fmt.Sprintf("Preempted by pod %s on node %s; preemptor %s/preemptor (priority %d); victim QoS Burstable",
 			e.uid("preemptor"), node, e.ns, qapHigh))
 		nominated := fmt.Sprintf("nominated to node %s, preempting 1 victims: 0 Guaranteed, 1 Burstable, 0 BestEffort", node)
-		e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, nominated)
-		// The cycle that preempted did not bind: its FailedScheduling event says why.
+		// The cycle that preempted did not bind: its FailedScheduling event says why,
+		// and whom it preempts per QoS class.
 		e.waitEvent("preemptor", "FailedScheduling", "preemption: "+nominated)
 		for _, pod := range []string{"burstable", "preemptor"} {
 			events, _ := harness.EventsFor(context.Background(), cp.Client, e.ns, pod)
@@ -649,7 +649,7 @@ func TestQoSAwarePreemptionWaitsForGracefulTermination(t *testing.T) {
 		}
 		e.survive(other)
 		if e.profile == "berth" {
-			e.waitEvent("preemptor", qosawarepreemption.ReasonPreemptionNominated, "nominated to node "+nominated)
+			e.waitEvent("preemptor", "FailedScheduling", "preemption: nominated to node "+nominated)
 		}
 	})
 }

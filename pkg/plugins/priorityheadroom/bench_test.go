@@ -56,3 +56,35 @@ func BenchmarkFilter(b *testing.B) {
 	b.Run("berth=PriorityHeadroom", func(b *testing.B) { pluginbench.Filter(b, headroom, pod, nodes, 0) })
 	b.Run("upstream=NodeResourcesFit", func(b *testing.B) { pluginbench.Filter(b, fit.(*noderesources.Fit), pod, nodes, 0) })
 }
+
+// BenchmarkFilterDuringPreemption reports ns and allocations per node for the Filter calls
+// a node gets while preemption is under way (pluginbench.FilterWithClones: the node, a
+// fresh clone, the node again), for PriorityHeadroom and, from the same run, upstream
+// NodeResourcesFit: nominated, the clone holds a nominated pod as the framework's
+// addGENominatedPods adds it; dry-run, the clone lacks two possible victims as in
+// SelectVictimsOnNode.
+func BenchmarkFilterDuringPreemption(b *testing.B) {
+	ctx := context.Background()
+	nodes := benchNodeInfos()
+	pod := st.MakePod().Namespace("ns").Name("p").Priority(0).
+		Req(map[v1.ResourceName]string{"cpu": "1", "memory": "1Gi"}).Obj()
+	nominated := st.MakePod().Namespace("ns").Name("nominated").UID("nominated").Priority(0).
+		Req(map[v1.ResourceName]string{"cpu": "1", "memory": "1Gi"}).Obj()
+	headroom := newPlugin(b, exampleArgs())
+	fit, err := noderesources.NewFit(ctx, &schedconfig.NodeResourcesFitArgs{ScoringStrategy: &schedconfig.ScoringStrategy{
+		Type:      schedconfig.LeastAllocated,
+		Resources: []schedconfig.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
+	}}, nil, plfeature.Features{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		clone pluginbench.Clone
+	}{{"nominated", pluginbench.WithNominated(nominated)}, {"dry-run", pluginbench.WithoutVictims(2)}} {
+		b.Run(c.name+"/berth=PriorityHeadroom", func(b *testing.B) { pluginbench.FilterWithClones(b, headroom, pod, nodes, 0, c.clone) })
+		b.Run(c.name+"/upstream=NodeResourcesFit", func(b *testing.B) {
+			pluginbench.FilterWithClones(b, fit.(*noderesources.Fit), pod, nodes, 0, c.clone)
+		})
+	}
+}

@@ -96,3 +96,19 @@ func BenchmarkScore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFilterDuringPreemption reports ns and allocations per node for the Filter calls
+// a node gets while preemption is under way (pluginbench.FilterWithClones: the node, a
+// fresh clone with a nominated pod added as the framework's addGENominatedPods adds it,
+// the node again), for PriorityTaints and, from the same run, upstream TaintToleration,
+// on nodes that all pass.
+func BenchmarkFilterDuringPreemption(b *testing.B) {
+	pod := benchPod()
+	nodes := benchNodeInfos(false)
+	clone := pluginbench.WithNominated(benchPod())
+	for _, name := range []string{"berth=PriorityTaints", "upstream=TaintToleration"} {
+		b.Run("nominated/"+name, func(b *testing.B) {
+			pluginbench.FilterWithClones(b, plugins(b)[name].(pluginbench.FilterPlugin), pod, nodes, 0, clone)
+		})
+	}
+}

@@ -126,6 +126,19 @@ func (r *recorder) Eventf(regarding, _ runtime.Object, _, reason, _, note string
 
 func (r *recorder) WithLogger(klog.Logger) events.EventRecorderLogger { return r }
 
+// on returns "reason: note" of every event about the named object.
+func (r *recorder) on(object string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var got []string
+	for _, e := range r.events {
+		if e.object == object {
+			got = append(got, e.reason+": "+e.note)
+		}
+	}
+	return got
+}
+
 // about returns the notes of the events with reason about the named object.
 func (r *recorder) about(object, reason string) []string {
 	r.mu.Lock()

@@ -14,8 +14,8 @@
 //     leave a term of that affinity unmet in its topology domain (affinity.go);
 //   - node choice by QoS cost (OrderedScoreFuncs) instead of the sum of priorities;
 //   - the preemptor's name and priority and the victim's QoS class in upstream's event
-//     on each victim, an event on the preemptor with the victims per QoS class, and
-//     two metrics.
+//     on each victim, the victims per QoS class in the preemptor's FailedScheduling
+//     event, and two metrics.
 package qosawarepreemption
 
 import (
@@ -48,13 +48,8 @@ const Name = "QoSAwarePreemption"
 // without a delete call) with berth's detail appended: the preemptor's name and
 // priority and the victim's QoS class (events.go).
 const (
-	// EventAction is the action of berth's event on the preemptor.
-	EventAction = Name
 	// ReasonPreempted is the reason of the event on each victim, upstream's.
 	ReasonPreempted = "Preempted"
-	// ReasonPreemptionNominated is on the preemptor: the node it was nominated to and
-	// its victims per QoS class.
-	ReasonPreemptionNominated = "PreemptionNominated"
 )
 
 // postFilterStateKey is where PostFilter leaves per-cycle data for SelectVictimsOnNode.
@@ -191,12 +186,11 @@ func (pl *QoSAwarePreemption) PostFilter(ctx context.Context, state fwk.CycleSta
 	attemptsTotal.WithLabelValues(attemptResult(status, rec.ineligible)).Inc()
 
 	if status.IsSuccess() && result != nil && result.NominatingInfo != nil && result.NominatedNodeName != "" {
+		// Upstream puts this message in the preemptor's FailedScheduling event and
+		// PodScheduled condition, so it needs no event of its own: preemption makes no
+		// API call upstream's does not.
 		node := result.NominatedNodeName
-		msg := nominationMessage(node, rec.victimsOn(node))
-		if r := pl.fh.EventRecorder(); r != nil {
-			r.Eventf(pod, nil, v1.EventTypeNormal, ReasonPreemptionNominated, EventAction, "%s", msg)
-		}
-		return result, fwk.NewStatus(fwk.Success, "preemption: "+msg)
+		return result, fwk.NewStatus(fwk.Success, "preemption: "+nominationMessage(node, rec.victimsOn(node)))
 	}
 	if msg := status.Message(); msg != "" {
 		return result, fwk.NewStatus(status.Code(), "preemption: "+msg)

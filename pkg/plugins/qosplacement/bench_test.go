@@ -72,8 +72,8 @@ func benchPod() *v1.Pod {
 
 // BenchmarkFilter reports ns and allocations per Filter call (one node per op), for
 // QoSPlacement (warm: the steady state, the node's pods unchanged since its last call;
-// node-changed: the node's pods changed, e.g. a pod bound or a dry-run clone, but every
-// pod object was seen before; cold: every pod object new to the cache, PodLimits for
+// node-changed: calls alternate between the node and a dry-run clone of it without one
+// pod, every pod object seen before; cold: every pod object new to the cache, PodLimits for
 // each) and, from the same run, upstream NodeResourcesFit.
 func BenchmarkFilter(b *testing.B) {
 	nodes, _, _ := benchCluster()
@@ -100,9 +100,8 @@ func BenchmarkFilter(b *testing.B) {
 		})
 	})
 	b.Run("berth=QoSPlacement/node-changed", func(b *testing.B) {
-		// Every call alternates between a node and its clone without one pod, so the
-		// node's memo never matches: the sum is taken afresh from the per-pod cache
-		// and the memo is replaced (its allocation).
+		// Every call alternates between a node and its clone without one pod (as
+		// preemption's dry run makes), two sequences that both stay memoized.
 		logger, ctx := ktesting.NewTestContext(b)
 		pl := newPlugin(b, "")
 		cs := framework.NewCycleState()
@@ -192,4 +191,44 @@ func BenchmarkMemoryLimit(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		memoryLimit(pods[i%len(pods)], pl.podOpts)
 	}
+}
+
+// BenchmarkFilterDuringPreemption reports ns and allocations per node for the Filter calls
+// a node gets while preemption is under way (pluginbench.FilterWithClones: the node, a
+// fresh clone, the node again), for QoSPlacement and, from the same run, upstream
+// NodeResourcesFit: nominated, the clone holds a nominated pod as the framework's
+// addGENominatedPods adds it (a fresh deep copy every cycle, with the UID and
+// resourceVersion of the pod the API server stored); dry-run, the clone lacks five
+// possible victims as in SelectVictimsOnNode.
+func BenchmarkFilterDuringPreemption(b *testing.B) {
+	nodes, _, _ := benchCluster()
+	pod := benchPod()
+	nominated := benchPod()
+	nominated.UID, nominated.ResourceVersion = "nominated", "1"
+	clones := map[string]pluginbench.Clone{
+		"nominated": pluginbench.WithNominated(nominated),
+		"dry-run":   pluginbench.WithoutVictims(5),
+	}
+	for _, name := range []string{"nominated", "dry-run"} {
+		b.Run(name+"/berth=QoSPlacement", func(b *testing.B) {
+			pluginbench.FilterWithClones(b, newPlugin(b, ""), pod, nodes, 0, clones[name])
+		})
+		b.Run(name+"/upstream=NodeResourcesFit", func(b *testing.B) {
+			pluginbench.FilterWithClones(b, newFit(b), pod, nodes, 0, clones[name])
+		})
+	}
+}
+
+func newFit(b *testing.B) *noderesources.Fit {
+	_, ctx := ktesting.NewTestContext(b)
+	p, err := noderesources.NewFit(ctx, &config.NodeResourcesFitArgs{
+		ScoringStrategy: &config.ScoringStrategy{
+			Type:      config.LeastAllocated,
+			Resources: []config.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
+		},
+	}, nil, feature.Features{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p.(*noderesources.Fit)
 }

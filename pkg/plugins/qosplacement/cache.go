@@ -26,10 +26,21 @@
 //  5. NodeInfo.RemovePod works in place: the last PodInfo moves into the removed one's
 //     slot, and a later AddPodInfo fills the same array. A memo therefore keeps its own
 //     copy of the sequence, never the NodeInfo's slice.
+//  6. NodeInfo.AddPodInfo appends: the clone the framework filters with nominated pods
+//     (addGENominatedPods: NodeInfo.Snapshot, then AddPodInfo per nominated pod), a
+//     pod bound or assumed, and a victim reprieved in preemption's dry run all extend
+//     the sequence of the NodeInfo they came from, which stays a prefix of it.
+//  7. A pod's UID and resourceVersion identify its spec and status: the API server
+//     gives every write a new resourceVersion, and the scheduler's own copies of a pod
+//     (the nominated pods the queue hands out as fresh deep copies every call, an
+//     assumed pod with its nodeName set) change nothing a limit is computed from. The
+//     per-pod level therefore also finds a pod object by UID and resourceVersion, so
+//     that a copy made every cycle costs a lookup, not PodLimits. Pods without either
+//     (objects that never came from an API server) are found by pointer only.
 //
-// If 1 or 2 broke, a memo or a per-pod entry would keep an old limit; if 3 broke, memos
-// would only miss (slower, still exact); 4 and 5 are why the memo compares a copied
-// sequence. TestUpstreamBehaviourTheCacheReliesOn (cache_test.go) runs the real cache,
+// If 1, 2 or 7 broke, a memo or a per-pod entry would keep an old limit; if 3 or 6 broke,
+// memos would only miss (slower, still exact); 4 and 5 are why the memo compares a
+// copied sequence. TestUpstreamBehaviourTheCacheReliesOn (cache_test.go) runs the real cache,
 // snapshot and NodeInfo through those steps and fails if any of this changes.
 
 package qosplacement
@@ -37,37 +48,63 @@ package qosplacement
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 )
 
-// defaultSweepAbove is the cache size below which limitCache never sweeps.
-const defaultSweepAbove = 4096
+const (
+	// defaultSweepAbove is the cache size below which limitCache never sweeps.
+	defaultSweepAbove = 4096
+	// maxDerivedTail is how many pods past a memo's sequence nodeSum adds without
+	// storing a new memo: enough for the nominated pods of a node and the victims
+	// preemption's dry run reprieves, which are gone next cycle, while a node that
+	// keeps gaining bound pods gets a memo of its own after a few.
+	maxDerivedTail = 4
+)
 
 // limitCache makes "the sum of the memory limits of the pods in this NodeInfo" cheap
 // enough for Filter and Score: no allocation, no PodLimits, and in the steady state no
 // per-pod lookups. It has two levels:
 //
-//   - per node name, the sum last computed and a copy of the exact PodInfo sequence it
-//     was computed over. A NodeInfo whose GetPods() holds the same PodInfo pointers in
-//     the same order has the same pods (behaviours 1, 3 and 4 above), so the sum is
-//     reused after comparing the two slices (which are contiguous: no pod object is
-//     touched). Anything else is summed afresh.
+//   - per node name, the two sums last stored (nodeMemos), each with a copy of the
+//     exact PodInfo sequence it was computed over. A NodeInfo whose GetPods() holds the
+//     same PodInfo pointers in the same order has the same pods (behaviours 1, 3 and 4
+//     above), so the sum is reused after comparing the two slices (which are
+//     contiguous: no pod object is touched). A NodeInfo whose sequence extends a memo's
+//     (behaviour 6) adds only the extra pods' limits. Anything else is summed afresh.
+//     Two memos, not one, because a scheduling cycle with preemption under way sees a
+//     node and copies of it (with nominated pods added, without victims): one memo
+//     would be overwritten by each copy and miss on the node the next cycle.
 //   - per pod object (*v1.Pod), memoryLimit, for summing afresh: a pointer identifies
-//     its limits (behaviour 2).
+//     its limits (behaviour 2), and so do a UID and resourceVersion (behaviour 7).
 //
 // Entries of nodes and pod objects that are gone are dropped by maintain.
 type limitCache struct {
 	compute func(*v1.Pod) int64
 
-	mu    sync.RWMutex
-	pods  map[*v1.Pod]int64
-	nodes map[string]*nodeSum
+	mu sync.RWMutex
+	// nodes is read on every Filter and Score call and written once per node.
+	nodes    map[string]*nodeMemos
+	pods     map[*v1.Pod]int64
+	versions map[podVersion]int64
 	// sweepAbove is the number of entries past which maintain sweeps.
 	sweepAbove int
 	minSweep   int
+}
+
+// podVersion is a pod as the API server stored it (behaviour 7).
+type podVersion struct {
+	uid             types.UID
+	resourceVersion string
+}
+
+// versionOf returns the pod's version, false for a pod without UID or resourceVersion.
+func versionOf(p *v1.Pod) (podVersion, bool) {
+	return podVersion{p.UID, p.ResourceVersion}, p.UID != "" && p.ResourceVersion != ""
 }
 
 // nodeSum is an immutable memo: sum is the limits of exactly pods.
@@ -76,37 +113,94 @@ type nodeSum struct {
 	sum  int64
 }
 
+// nodeMemos are a node's two memos. Each slot is replaced whole, never modified, so
+// concurrent calls on the same node (not something the scheduler does, but a tool's
+// dry run might) read a consistent memo; lastUsed picks the slot a new memo replaces,
+// the one not used last.
+type nodeMemos struct {
+	slot     [2]atomic.Pointer[nodeSum]
+	lastUsed atomic.Uint32
+}
+
+func (m *nodeMemos) use(i uint32) {
+	if m.lastUsed.Load() != i {
+		m.lastUsed.Store(i)
+	}
+}
+
+func (m *nodeMemos) store(s *nodeSum) {
+	i := 1 - m.lastUsed.Load()
+	m.slot[i].Store(s)
+	m.use(i)
+}
+
 func newLimitCache(compute func(*v1.Pod) int64) *limitCache {
 	return &limitCache{
 		compute:    compute,
+		nodes:      map[string]*nodeMemos{},
 		pods:       map[*v1.Pod]int64{},
-		nodes:      map[string]*nodeSum{},
+		versions:   map[podVersion]int64{},
 		sweepAbove: defaultSweepAbove,
 		minSweep:   defaultSweepAbove,
 	}
 }
 
+// memosOf returns the node's memos, adding them on the node's first call.
+func (c *limitCache) memosOf(name string) *nodeMemos {
+	c.mu.RLock()
+	m := c.nodes[name]
+	c.mu.RUnlock()
+	if m != nil {
+		return m
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m = c.nodes[name]; m == nil {
+		m = &nodeMemos{}
+		c.nodes[name] = m
+	}
+	return m
+}
+
 // nodeSum returns the sum of the memory limits of the pods in ni, saturating at
-// MaxInt64. Allocation-free when ni's pods are those of the memo for its node, or when
-// every pod object has been seen before.
+// MaxInt64. Allocation-free when ni's pods are those of one of its node's memos, or
+// extend one by at most maxDerivedTail pod objects seen before; otherwise it stores a
+// memo of ni's pods (one allocation).
 func (c *limitCache) nodeSum(ni fwk.NodeInfo) int64 {
 	pods := ni.GetPods()
 	var name string
 	if n := ni.Node(); n != nil {
 		name = n.Name
 	}
-	c.mu.RLock()
-	memo := c.nodes[name]
-	c.mu.RUnlock()
-	if memo != nil && samePodInfos(memo.pods, pods) {
-		return memo.sum
+	memos := c.memosOf(name)
+	// The slot used last first: in the steady state it holds the node itself.
+	last := memos.lastUsed.Load()
+	var base *nodeSum
+	baseSlot := last
+	for _, i := range [2]uint32{last, 1 - last} {
+		m := memos.slot[i].Load()
+		if m == nil || len(m.pods) > len(pods) || !samePodInfos(m.pods, pods[:len(m.pods)]) {
+			continue
+		}
+		if len(m.pods) == len(pods) {
+			memos.use(i)
+			return m.sum
+		}
+		if base == nil || len(m.pods) > len(base.pods) {
+			base, baseSlot = m, i
+		}
+	}
+	if base != nil && len(pods)-len(base.pods) <= maxDerivedTail {
+		// A copy of the node with nominated pods added or victims reprieved, or the
+		// node with a pod or two bound since its memo: the memo plus the extra pods,
+		// and no new memo, so that copies made afresh every cycle never displace the
+		// node's own.
+		memos.use(baseSlot)
+		return addSat(base.sum, c.sum(pods[len(base.pods):]))
 	}
 	sum := c.sum(pods)
 	if comparablePodInfos(pods) {
-		memo = &nodeSum{pods: slices.Clone(pods), sum: sum}
-		c.mu.Lock()
-		c.nodes[name] = memo
-		c.mu.Unlock()
+		memos.store(&nodeSum{pods: slices.Clone(pods), sum: sum})
 	}
 	return sum
 }
@@ -156,13 +250,19 @@ func (c *limitCache) sum(pods []fwk.PodInfo) int64 {
 	return total
 }
 
-// get returns one pod's memory limit, computing and storing it on a miss.
+// get returns one pod's memory limit, computing and storing it on a miss. A pod object
+// found by its version is not stored by pointer: it is typically a copy made for one
+// cycle.
 func (c *limitCache) get(p *v1.Pod) int64 {
 	if p == nil {
 		return 0
 	}
+	version, versioned := versionOf(p)
 	c.mu.RLock()
 	v, ok := c.pods[p]
+	if !ok && versioned {
+		v, ok = c.versions[version]
+	}
 	c.mu.RUnlock()
 	if ok {
 		return v
@@ -170,11 +270,14 @@ func (c *limitCache) get(p *v1.Pod) int64 {
 	v = c.compute(p)
 	c.mu.Lock()
 	c.pods[p] = v
+	if versioned {
+		c.versions[version] = v
+	}
 	c.mu.Unlock()
 	return v
 }
 
-// size is the number of cached pod objects and node memos.
+// size is the number of cached pod objects and nodes with memos.
 func (c *limitCache) size() (pods, nodes int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -192,7 +295,8 @@ func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
 	if n <= above {
 		return
 	}
-	livePods := make(map[*v1.Pod]struct{}, len(c.pods)/2)
+	livePods := make(map[*v1.Pod]struct{}, n/2)
+	liveVersions := make(map[podVersion]struct{}, n/2)
 	liveNodes := make(map[string]struct{}, len(nodes))
 	for _, ni := range nodes {
 		if node := ni.Node(); node != nil {
@@ -200,18 +304,26 @@ func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
 		}
 		for _, pi := range ni.GetPods() {
 			livePods[pi.GetPod()] = struct{}{}
+			if version, ok := versionOf(pi.GetPod()); ok {
+				liveVersions[version] = struct{}{}
+			}
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for name := range c.nodes {
+		if _, ok := liveNodes[name]; !ok {
+			delete(c.nodes, name)
+		}
+	}
 	for p := range c.pods {
 		if _, ok := livePods[p]; !ok {
 			delete(c.pods, p)
 		}
 	}
-	for name := range c.nodes {
-		if _, ok := liveNodes[name]; !ok {
-			delete(c.nodes, name)
+	for version := range c.versions {
+		if _, ok := liveVersions[version]; !ok {
+			delete(c.versions, version)
 		}
 	}
 	c.sweepAbove = max(c.minSweep, 2*(len(c.pods)+len(c.nodes)))

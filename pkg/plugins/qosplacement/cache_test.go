@@ -2,15 +2,19 @@ package qosplacement
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
+	"k8s.io/kubernetes/pkg/scheduler/backend/queue"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
@@ -128,11 +132,11 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 		}
 		return nodeInfo("n1")
 	}
-	// wantSum checks nodeSum against a sum computed without any cache, and whether the
-	// node's memo was reused (true) or replaced (false).
-	wantSum := func(step string, ni fwk.NodeInfo, reused bool) {
+	// wantSum checks nodeSum against a sum computed without any cache, and whether it
+	// stored a new memo for the node (false: it reused one, whole or as a prefix).
+	wantSum := func(step string, ni fwk.NodeInfo, stored bool) {
 		t.Helper()
-		before := lc.nodes[ni.Node().Name]
+		before := memosOf(lc, ni.Node().Name)
 		got := lc.nodeSum(ni)
 		var want int64
 		for _, pi := range ni.GetPods() {
@@ -141,8 +145,8 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: nodeSum = %d, want %d (a stale memo or pod entry)", step, got, want)
 		}
-		if after := lc.nodes[ni.Node().Name]; (before != nil && after == before) != reused {
-			t.Errorf("%s: memo reused = %v, want %v", step, !reused, reused)
+		if after := memosOf(lc, ni.Node().Name); (after != before) != stored {
+			t.Errorf("%s: stored a new memo = %v, want %v", step, after != before, stored)
 		}
 	}
 	podInfoOf := func(ni fwk.NodeInfo, p *v1.Pod) fwk.PodInfo {
@@ -157,7 +161,7 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 	}
 
 	ni := refresh()
-	wantSum("first cycle", ni, false)
+	wantSum("first cycle", ni, true)
 	first := slices.Clone(ni.GetPods())
 
 	// 2. The cache keeps the very pod object it was handed: no copy, so the object's
@@ -175,7 +179,7 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 	if !slices.Equal(first, ni.GetPods()) {
 		t.Errorf("an unchanged node's pods changed across UpdateSnapshot: %v, then %v", first, ni.GetPods())
 	}
-	wantSum("unchanged node, next cycle", ni, true)
+	wantSum("unchanged node, next cycle", ni, false)
 
 	// 1. An update replaces the PodInfo and the pod object; the old PodInfo still
 	// holds the old object, unmodified.
@@ -197,8 +201,8 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 	if diff := cmp.Diff(bWant, b); diff != "" {
 		t.Errorf("UpdatePod modified the old pod object:\n%s", diff)
 	}
-	wantSum("a pod updated to a larger limit", ni, false)
-	wantSum("same cycle, again", ni, true)
+	wantSum("a pod updated to a larger limit", ni, true)
+	wantSum("same cycle, again", ni, false)
 
 	// 4. Binding (assume), forgetting, and the snapshot's pod-group assume and forget
 	// (which keep the NodeInfo's generation) all change the GetPods sequence.
@@ -207,12 +211,12 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	ni = refresh()
-	wantSum("a pod assumed", ni, false)
+	wantSum("a pod assumed (the memo and one pod more)", ni, false)
 	if err := sched.ForgetPod(logger, d); err != nil {
 		t.Fatal(err)
 	}
 	ni = refresh()
-	wantSum("the assumed pod forgotten", ni, false)
+	wantSum("the assumed pod forgotten (the memo again)", ni, false)
 
 	pi, err := framework.NewPodInfo(onNode("n1", burstable("6Gi")))
 	if err != nil {
@@ -235,13 +239,13 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 	// long as before with other contents in the same memory: a memo that aliased it
 	// would still match it.
 	dry := ni.Snapshot()
-	wantSum("dry-run clone before any change (same PodInfos, same order)", dry, true)
+	wantSum("dry-run clone before any change (same PodInfos, same order)", dry, false)
 	for _, victim := range []*v1.Pod{a, c} {
 		if err := dry.RemovePod(logger, victim); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wantSum("dry-run clone without its victims", dry, false)
+	wantSum("dry-run clone without its victims", dry, true)
 	addBack := func(p *v1.Pod) {
 		t.Helper()
 		pi, err := framework.NewPodInfo(p)
@@ -260,14 +264,105 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 	e := onNode("n1", burstable("7Gi"))
 	addBack(e)
 	wantSum("the second victim removed again and a third added in its place", dry, false)
-	wantSum("the original after the dry run", ni, false)
+	wantSum("the original after the dry run (its memo kept)", ni, false)
+
+	// 6. What the framework filters while pods are nominated to the node
+	// (addGENominatedPods): a copy with the nominated pod appended, made afresh every
+	// cycle from a fresh deep copy of the pod. The copy's sum is the node's memo plus
+	// the pod, and the node's memo is still there for the node the next cycle.
+	for cycle := 1; cycle <= 2; cycle++ {
+		nominated := ni.Snapshot()
+		pi, err := framework.NewPodInfo(onNode("n1", burstable("9Gi")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nominated.AddPodInfo(pi)
+		if n := len(ni.GetPods()); !slices.Equal(ni.GetPods(), nominated.GetPods()[:n]) {
+			t.Errorf("AddPodInfo on a copy did not append: %v, then %v", ni.GetPods(), nominated.GetPods())
+		}
+		wantSum(fmt.Sprintf("cycle %d: a copy with a nominated pod", cycle), nominated, false)
+		wantSum(fmt.Sprintf("cycle %d: the node after its copy with a nominated pod", cycle), ni, false)
+	}
 
 	if err := sched.RemovePod(logger, c); err != nil {
 		t.Fatal(err)
 	}
 	ni = refresh()
-	wantSum("a pod deleted", ni, false)
-	if computed != 7 {
-		t.Errorf("memoryLimit computed %d times, want 7: once per pod object (a, b, c, b2, d, the pod-group member, e)", computed)
+	wantSum("a pod deleted", ni, true)
+	if computed != 9 {
+		t.Errorf("memoryLimit computed %d times, want 9: once per pod object (a, b, c, b2, d, the pod-group member, e, two nominated copies)", computed)
+	}
+}
+
+// memosOf returns the node's two memos as they are now.
+func memosOf(c *limitCache, name string) [2]*nodeSum {
+	c.mu.RLock()
+	memos := c.nodes[name]
+	c.mu.RUnlock()
+	if memos == nil {
+		return [2]*nodeSum{}
+	}
+	return [2]*nodeSum{memos.slot[0].Load(), memos.slot[1].Load()}
+}
+
+// TestCopiesOfANominatedPodAreComputedOnce drives upstream's real scheduling queue: it
+// hands out a fresh deep copy of a nominated pod on every call (what the framework
+// adds to a copy of the node each cycle), with the UID and resourceVersion of the pod
+// the API server stored (behaviour 7). The cache computes its limit once, and a pod
+// object without a resourceVersion is never mistaken for another.
+func TestCopiesOfANominatedPodAreComputedOnce(t *testing.T) {
+	logger, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	schedmetrics.Register() // the queue reports its size
+	pod := burstable("3Gi")
+	pod.UID, pod.ResourceVersion = "nominated-uid", "42"
+	// The queue nominates only pods its informer knows.
+	q := queue.NewTestQueueWithObjects(ctx, func(a, b fwk.QueuedEntityInfo) bool { return a.GetTimestamp().Before(b.GetTimestamp()) },
+		[]runtime.Object{pod})
+	q.Add(ctx, pod)
+	pi, err := framework.NewPodInfo(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.AddNominatedPod(logger, pi, &fwk.NominatingInfo{NominatingMode: fwk.ModeOverride, NominatedNodeName: "n1"})
+
+	computed := 0
+	lc := newLimitCache(func(p *v1.Pod) int64 { computed++; return memoryLimit(p, resourcehelper.PodResourcesOptions{}) })
+	node := nodeInfo("n1", "64Gi", burstable("1Gi"))
+	lc.nodeSum(node)
+	before := computed
+	var copies []*v1.Pod
+	for cycle := 0; cycle < 3; cycle++ {
+		nominated := q.NominatedPodsForNode("n1")
+		if len(nominated) != 1 {
+			t.Fatalf("queue returned %d nominated pods for n1, want 1", len(nominated))
+		}
+		copies = append(copies, nominated[0].GetPod())
+		withNominated := node.Snapshot()
+		withNominated.AddPodInfo(nominated[0])
+		if got, want := lc.nodeSum(withNominated), 4*gi; got != want {
+			t.Errorf("cycle %d: nodeSum = %d, want %d", cycle, got, want)
+		}
+	}
+	if copies[0] == copies[1] || copies[0] == pod {
+		t.Error("the queue returned the same nominated pod object twice: the test no longer covers copies")
+	}
+	if got := computed - before; got != 1 {
+		t.Errorf("the nominated pod's limit was computed %d times over 3 cycles, want once", got)
+	}
+
+	// Without a resourceVersion, equal UIDs mean nothing: each object counts alone.
+	unversioned := burstable("5Gi")
+	unversioned.UID = pod.UID
+	if got, want := lc.get(unversioned), 5*gi; got != want {
+		t.Errorf("a pod with the UID of a cached one but no resourceVersion: limit %d, want its own %d", got, want)
+	}
+	// An update is a new resourceVersion: the new limit, not the cached one.
+	updated := copies[0].DeepCopy()
+	updated.ResourceVersion = "43"
+	updated.Spec.Containers[0].Resources.Limits[v1.ResourceMemory] = resource.MustParse("6Gi")
+	if got, want := lc.get(updated), 6*gi; got != want {
+		t.Errorf("the pod at a new resourceVersion: limit %d, want %d", got, want)
 	}
 }
