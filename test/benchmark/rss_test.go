@@ -304,7 +304,9 @@ func measureRSS(ctx context.Context, c *localcluster.Cluster, bin, configPath st
 	}
 	r.heap = m["go_memstats_heap_inuse_bytes"]
 	r.peakHeap = max(r.peakHeap, r.heap)
-	code, body, err := p.Get(ctx, "/debug/pprof/heap", token)
+	// After a GC (gc=1), so that the profile shows what the scheduler retains with every
+	// pod bound rather than how much garbage the last cycle of the run left.
+	code, body, err := p.Get(ctx, "/debug/pprof/heap?gc=1", token)
 	if err != nil || code != 200 {
 		return rssRun{}, fmt.Errorf("heap profile: %d %v", code, err)
 	}
