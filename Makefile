@@ -39,7 +39,7 @@ endif
 # labels carry the commit), stripped. The e2e tests run this very binary.
 SCHEDULER_BUILD = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '-s -w $(LDFLAGS)'
 
-.PHONY: all build build-scheduler build-scheduler-cross build-local build-sim sim test unit run bench bench-plugins bench-scheduler lint image clean k8s-version
+.PHONY: all build build-scheduler build-scheduler-cross build-local build-sim sim test unit run bench bench-plugins bench-scheduler bench-rss lint image clean k8s-version
 
 all: build
 
@@ -76,10 +76,11 @@ sim: build-sim
 	$(BIN)/berth-sim run --scenario $(SIM_SCENARIO) --config default --config berth $(ARGS)
 
 # Per-plugin Go benchmarks (each beside an upstream plugin's, in the same run), then the
-# whole scheduler under berth's profile and upstream's default profile (scheduler_perf).
-# Figures and how to read them: docs/benchmarks.md.
+# whole scheduler under berth's profile and upstream's default profile (scheduler_perf),
+# then the berth-scheduler process's peak RSS under both. Figures and how to read them:
+# docs/benchmarks.md.
 BENCH_COUNT ?= 5
-bench: bench-plugins bench-scheduler
+bench: bench-plugins bench-scheduler bench-rss
 
 bench-plugins:
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/plugins/... | tee bench-plugins.txt
@@ -90,6 +91,14 @@ SCHED_BENCH_COUNT ?= 3
 bench-scheduler:
 	set -o pipefail; $(GO) test -tags benchmark -timeout 60m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
 		-args -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(ARGS) | tee bench-scheduler.txt
+
+# The berth-scheduler binary's peak RSS (VmHWM) under both profiles in one run: 5000
+# nodes, 10000 pods per run, 3 runs per profile in alternating order; about 10 minutes
+# on 2 cores. RSS_ARGS="-rss-nodes=500 -rss-pods=1000 -rss-count=1" makes it smaller,
+# RSS_ARGS=-test.short a smoke test.
+bench-rss: build-scheduler
+	set -o pipefail; BERTH_SCHEDULER=$(BIN)/berth-scheduler $(GO) test -tags benchmark -timeout 60m -count 1 -run '^TestSchedulerPeakRSS$$' -v ./test/benchmark/ \
+		-args -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(RSS_ARGS) | tee bench-rss.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -6,9 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -26,7 +23,7 @@ var (
 
 func TestMain(m *testing.M) {
 	var err error
-	if binary, err = schedulerBinary(); err != nil {
+	if binary, err = harness.SchedulerBinary(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
@@ -34,22 +31,6 @@ func TestMain(m *testing.M) {
 		cp = c
 		return c.EnsureNamespace(context.Background(), manifests.LeaseNamespace)
 	}))
-}
-
-// schedulerBinary is $BERTH_SCHEDULER (make test sets it), or bin/berth-scheduler built
-// by `make build-scheduler` so the version flags match the release build.
-func schedulerBinary() (string, error) {
-	if b := os.Getenv("BERTH_SCHEDULER"); b != "" {
-		return b, nil
-	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("make", "-s", "-C", root, "build-scheduler")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build berth-scheduler: %w", err)
-	}
-	return filepath.Join(root, "bin", "berth-scheduler"), nil
 }
 
 // startScheduler runs the binary with berth's recommended configuration, changed by
