@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
 
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	"k8s.io/utils/ptr"
@@ -149,4 +152,102 @@ func profilePluginConfig(tc map[string]any) ([]configv1.PluginConfig, error) {
 		}
 	}
 	return pcs, nil
+}
+
+func TestProfilePluginConfigRendersIntoBothProfiles(t *testing.T) {
+	spread := map[string]any{"name": "PodTopologySpread", "args": map[string]any{"defaultingType": "List", "defaultConstraints": []any{}}}
+	headroom := map[string]any{"name": "PriorityHeadroom", "args": map[string]any{"reservations": []any{}}}
+	tests := []struct {
+		name    string
+		value   any
+		wantErr string
+		// want maps a profile to the plugins whose pluginConfig its rendering has, in order.
+		want map[string][]string
+	}{{
+		name:  "an entry for a plugin the profile has no args for is added",
+		value: []any{spread},
+		want: map[string][]string{
+			"default": {"PodTopologySpread"},
+			"berth":   {"PriorityHeadroom", "PriorityTaints", "PriorityPlacement", "QoSPlacement", "QoSAwarePreemption", "PodTopologySpread"},
+		},
+	}, {
+		name:  "an entry for a plugin the profile configures replaces it in place",
+		value: []any{headroom},
+		want: map[string][]string{
+			"default": {"PriorityHeadroom"},
+			"berth":   {"PriorityHeadroom", "PriorityTaints", "PriorityPlacement", "QoSPlacement", "QoSAwarePreemption"},
+		},
+	}, {
+		name:    "not a list",
+		value:   map[string]any{"name": "PodTopologySpread"},
+		wantErr: "want a list of {name, args}",
+	}, {
+		name:    "an unknown field",
+		value:   []any{map[string]any{"name": "PodTopologySpread", "argz": map[string]any{}}},
+		wantErr: `unknown field "argz"`,
+	}, {
+		name:    "no plugin name",
+		value:   []any{map[string]any{"args": map[string]any{}}},
+		wantErr: "[0] has no plugin name",
+	}, {
+		name:    "empty",
+		value:   []any{},
+		wantErr: "is empty",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := map[string]any{"name": "Case" + strings.ReplaceAll(tt.name, " ", "_"), profilePluginConfigKey: tt.value}
+			for _, p := range profiles {
+				path, err := p.configFor(tc)
+				if tt.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+						t.Fatalf("%s: got error %v, want one containing %q", p.name, err, tt.wantErr)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", p.name, err)
+				}
+				if path == p.configPath {
+					t.Fatalf("%s: the test case got the profile's own configuration", p.name)
+				}
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var cfg configv1.KubeSchedulerConfiguration
+				if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, pc := range cfg.Profiles[0].PluginConfig {
+					got = append(got, pc.Name)
+				}
+				if !slices.Equal(got, tt.want[p.name]) {
+					t.Errorf("%s: pluginConfig for %v, want %v", p.name, got, tt.want[p.name])
+				}
+				for _, e := range tt.value.([]any) {
+					e := e.(map[string]any)
+					want, _ := json.Marshal(e["args"])
+					for _, pc := range cfg.Profiles[0].PluginConfig {
+						if pc.Name == e["name"] && string(pc.Args.Raw) != string(want) {
+							t.Errorf("%s: %s args %s, want %s", p.name, pc.Name, pc.Args.Raw, want)
+						}
+					}
+				}
+				if name := ptr.Deref(cfg.Profiles[0].SchedulerName, ""); name != "default-scheduler" {
+					t.Errorf("%s: schedulerName %q, want default-scheduler", p.name, name)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigWithoutProfilePluginConfigIsTheProfiles(t *testing.T) {
+	for _, p := range profiles {
+		path, err := p.configFor(map[string]any{"name": "Plain"})
+		if err != nil || path != p.configPath {
+			t.Errorf("%s: got %q, %v; want %q", p.name, path, err, p.configPath)
+		}
+	}
 }
