@@ -39,7 +39,7 @@ endif
 # labels carry the commit), stripped. The e2e tests run this very binary.
 SCHEDULER_BUILD = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '-s -w $(LDFLAGS)'
 
-.PHONY: all build build-scheduler build-scheduler-cross build-local build-sim sim test unit run bench bench-plugins bench-scheduler bench-rss lint image clean k8s-version
+.PHONY: all build build-scheduler build-scheduler-cross build-local build-sim sim test test-bench-short unit run bench bench-plugins bench-scheduler bench-rss lint image clean k8s-version
 
 all: build
 
@@ -54,10 +54,21 @@ build-local:
 build-sim:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/berth-sim ./cmd/berth-sim
 
-# Everything CI runs: lint, unit tests, and the integration and e2e tests on the real
-# control plane (which drive bin/berth-scheduler as a process and check the image).
-test: lint build-scheduler image
+# Everything CI runs: lint, unit tests, the integration and e2e tests on the real
+# control plane (which drive bin/berth-scheduler as a process and check the image), and
+# the scheduler benchmark's short workloads.
+test: lint build-scheduler image test-bench-short
 	BERTH_SCHEDULER=$(BIN)/berth-scheduler BERTH_IMAGE=$(IMAGE_TAR) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Every bench-scheduler test case's short (2-10 node) workloads under both profiles,
+# with no timing threshold: a workload that no longer runs to the end (a pod left
+# pending, a template upstream changed, a plugin that stops signing pods where
+# batching is expected) fails CI, while timings stay in make bench. Each workload
+# starts its own API server and etcd, which is most of its cost: ~3-4 minutes on 2
+# shared cores. -run . adds the benchmark harness's own tests.
+test-bench-short:
+	$(GO) test -tags benchmark -count=1 -timeout 20m -run . -bench . -benchtime 1x ./test/benchmark/ \
+		-args -perf-scheduling-label-filter=short -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf-short
 
 # Unit tests only: no API server (internal/localcluster's cluster tests skip under -short).
 unit:
@@ -85,11 +96,13 @@ bench: bench-plugins bench-scheduler bench-rss
 bench-plugins:
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/plugins/... | tee bench-plugins.txt
 
-# ~5 minutes per count on 2 cores; the berth/default table is printed at the end.
-# ARGS=-perf-scheduling-label-filter=short runs 5-node versions as a smoke test.
+# ~15-20 minutes per count on 2 quiet cores (docs/benchmarks.md); the berth/default
+# table is printed at the end. ARGS=-perf-scheduling-label-filter=short runs the short
+# versions (as make test does); ARGS can also pick test cases, e.g.
+# ARGS=-test.bench=BenchmarkPerfScheduling/PreemptionAsync (a regular expression).
 SCHED_BENCH_COUNT ?= 3
 bench-scheduler:
-	set -o pipefail; $(GO) test -tags benchmark -timeout 60m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
+	set -o pipefail; $(GO) test -tags benchmark -timeout 150m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
 		-args -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(ARGS) | tee bench-scheduler.txt
 
 # The berth-scheduler binary's peak RSS (VmHWM) under both profiles in one run: 5000
@@ -103,6 +116,7 @@ bench-rss: build-scheduler
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags benchmark ./test/benchmark/
 
 # The OCI image as a tar (IMAGE_TAR): load it with `docker load -i`, or push it with
 # skopeo or crane (docs/operations.md). Prints the tar, the image's digest and size.

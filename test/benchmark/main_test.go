@@ -28,13 +28,10 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/utils/ptr"
-
 	_ "k8s.io/component-base/logs/json/register" // -logging-format=json, as upstream's scheduler_perf packages offer
 	perf "k8s.io/kubernetes/test/integration/scheduler_perf"
 
 	"github.com/berth-sched/berth/internal/localcluster"
-	"github.com/berth-sched/berth/manifests"
 )
 
 // etcdName is the name the upstream harness looks up in PATH (test/integration/
@@ -42,12 +39,6 @@ import (
 // binary on berth's machines, so TestMain links this test binary under that name; run
 // as "etcd" it serves an embedded etcd (localcluster.StartEtcd) with the flags upstream gives.
 const etcdName = "etcd"
-
-// profile is one scheduler configuration every test case runs with.
-type profile struct {
-	name       string
-	configPath string
-}
 
 var (
 	// profiles are filled in by TestMain: upstream's default profile and berth's
@@ -60,15 +51,6 @@ var (
 	// replaces ${SCHEDULER_PERF} in config/performance-config.yaml.
 	schedulerPerfDir string
 )
-
-// defaultProfileConfig is upstream's default profile and nothing else.
-const defaultProfileConfig = `apiVersion: kubescheduler.config.k8s.io/v1
-kind: KubeSchedulerConfiguration
-leaderElection:
-  leaderElect: false
-profiles:
-- schedulerName: default-scheduler
-`
 
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == etcdName {
@@ -149,38 +131,8 @@ func setup() error {
 		return err
 	}
 
-	// The two profiles. Both are rendered the same way; berth's from the very file the
-	// deployment ships.
-	upstream, err := renderProfile("default", []byte(defaultProfileConfig), nil)
-	if err != nil {
-		return err
-	}
-	var profileErr error
-	berth, err := renderProfile("berth", manifests.SchedulerConfig, func(cfg *localcluster.SchedulerConfig) {
-		if len(cfg.Profiles) != 1 {
-			profileErr = fmt.Errorf("manifests/base/scheduler-config.yaml has %d profiles, the benchmark expects one", len(cfg.Profiles))
-			return
-		}
-		cfg.LeaderElection.LeaderElect = ptr.To(false)
-		cfg.Profiles[0].SchedulerName = ptr.To("default-scheduler")
-	})
-	if err != nil {
-		return err
-	}
-	if profileErr != nil {
-		return profileErr
-	}
-	profiles = []profile{upstream, berth}
-	return nil
-}
-
-func renderProfile(name string, base []byte, mutate func(*localcluster.SchedulerConfig)) (profile, error) {
-	dir := filepath.Join(workDir, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return profile{}, err
-	}
-	path, err := localcluster.RenderSchedulerConfig(base, dir, "", mutate)
-	return profile{name: name, configPath: path}, err
+	profiles, err = standardProfiles()
+	return err
 }
 
 // runEtcd is this binary run as etcd by upstream's framework.RunCustomEtcd: it serves

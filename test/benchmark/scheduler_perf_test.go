@@ -57,7 +57,7 @@ func BenchmarkPerfScheduling(b *testing.B) {
 				// The topic names the data items file and, with the test case
 				// name (the profile's), the per-workload .dat files.
 				topic := fmt.Sprintf("%s-%s", tc["name"], p.name)
-				perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry())
+				perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry(), recordBatching(tc))
 			}
 		})
 	}
@@ -79,8 +79,9 @@ func measuredPods(cases []map[string]any) map[string]float64 {
 	return n
 }
 
-// loadTestCases reads the test cases as plain data: writeProfileCase only renames them
-// and sets their scheduler configuration; scheduler_perf itself parses them.
+// loadTestCases reads the test cases as plain data: writeProfileCase only renames them,
+// sets their scheduler configuration and removes berth's own fields; scheduler_perf
+// itself parses them.
 func loadTestCases() ([]map[string]any, error) {
 	raw, err := os.ReadFile(configFile)
 	if err != nil {
@@ -96,22 +97,36 @@ func loadTestCases() ([]map[string]any, error) {
 			return nil, fmt.Errorf("%s: a test case has no name", configFile)
 		}
 		if _, ok := tc["schedulerConfigPath"]; ok {
-			return nil, fmt.Errorf("%s: %s sets schedulerConfigPath; the profiles set it", configFile, tc["name"])
+			return nil, fmt.Errorf("%s: %s sets schedulerConfigPath; the profiles set it (%s changes both)", configFile, tc["name"], profilePluginConfigKey)
+		}
+		if _, err := profilePluginConfig(tc); err != nil {
+			return nil, err
+		}
+		if v, ok := tc[expectBatchingKey]; ok {
+			if _, isBool := v.(bool); !isBool {
+				return nil, fmt.Errorf("%s: %s.%s is %v; allowed values: true, false", configFile, tc["name"], expectBatchingKey, v)
+			}
 		}
 	}
 	return cases, nil
 }
 
 // writeProfileCase writes tc as a one-case scheduler_perf configuration for profile p:
-// named after the profile, with its scheduler configuration and with berth's plugins
-// among those whose metrics are collected.
+// named after the profile, with its scheduler configuration, without berth's own
+// fields and with berth's plugins among those whose metrics are collected.
 func writeProfileCase(tc map[string]any, p profile) (string, error) {
 	c := make(map[string]any, len(tc)+2)
 	for k, v := range tc {
 		c[k] = v
 	}
+	delete(c, profilePluginConfigKey)
+	delete(c, expectBatchingKey)
+	configPath, err := p.configFor(tc)
+	if err != nil {
+		return "", err
+	}
 	c["name"] = p.name
-	c["schedulerConfigPath"] = p.configPath
+	c["schedulerConfigPath"] = configPath
 	if _, ok := c["metricsCollectorConfig"]; !ok {
 		c["metricsCollectorConfig"] = metricsCollectorConfig()
 	}
@@ -182,6 +197,7 @@ var summaryRows = []summaryRow{
 	{"Score (all nodes of a cycle), average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "Score"}, "Average", "ms"},
 	{"PostFilter (preemption), average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "PostFilter"}, "Average", "ms"},
 	{"heap in use, average", "heap_memory_usage", nil, "Average", "MB"},
+	{batchedTitle, "", nil, "", "pods"},
 }
 
 // summarize reads the data items written since since and prints, per workload, both
@@ -247,6 +263,14 @@ func summarize(since time.Time) error {
 			}
 		}
 	}
+	for w := range figures {
+		for prof, runs := range batchedFigures(w) {
+			if figures[w][prof] == nil {
+				figures[w][prof] = map[string][]float64{}
+			}
+			figures[w][prof][batchedTitle] = runs
+		}
+	}
 	if len(figures) == 0 {
 		return nil
 	}
@@ -308,7 +332,7 @@ func num(v float64, ok bool) string {
 	switch {
 	case !ok:
 		return "–"
-	case v >= 100:
+	case v >= 100 || v == math.Trunc(v):
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
 		return fmt.Sprintf("%.1f", v)
