@@ -26,7 +26,10 @@ func benchNodeInfos() []fwk.NodeInfo {
 		name := fmt.Sprintf("node-%d", i)
 		var pods []*v1.Pod
 		for j := 0; j < 4; j++ {
-			pods = append(pods, st.MakePod().Namespace("ns").Name(fmt.Sprintf("%s-%d", name, j)).Node(name).Priority(int32(j*500)).
+			pod := fmt.Sprintf("%s-%d", name, j)
+			// A UID, as every pod from an API server has: preemption's dry run removes
+			// pods from a NodeInfo by UID.
+			pods = append(pods, st.MakePod().Namespace("ns").Name(pod).UID(pod).Node(name).Priority(int32(j*500)).
 				Req(map[v1.ResourceName]string{"cpu": fmt.Sprintf("%dm", 500+i%1000), "memory": fmt.Sprintf("%dMi", 1024+i%2048)}).Obj())
 		}
 		ni := framework.NewNodeInfo(pods...)
