@@ -66,8 +66,10 @@ test: lint build-scheduler image test-bench-short
 # batching is expected) fails CI, while timings stay in make bench. Each workload
 # starts its own API server and etcd, which is most of its cost: ~3-4 minutes on 2
 # shared cores. -run . adds the benchmark harness's own tests.
-test-bench-short:
-	$(GO) test -tags benchmark -count=1 -timeout 20m -run . -bench . -benchtime 1x ./test/benchmark/ \
+# -short also shrinks TestSchedulerPeakRSS (bench-rss) to a 5-node smoke run; without it
+# that test would measure at full size.
+test-bench-short: build-scheduler
+	BERTH_SCHEDULER=$(BIN)/berth-scheduler $(GO) test -tags benchmark -short -count=1 -timeout 20m -run . -bench . -benchtime 1x ./test/benchmark/ \
 		-args -perf-scheduling-label-filter=short -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf-short
 
 # Unit tests only: no API server (internal/localcluster's cluster tests skip under -short).
