@@ -98,14 +98,14 @@ bench: bench-plugins bench-scheduler bench-rss
 bench-plugins:
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/plugins/... | tee bench-plugins.txt
 
-# ~15-20 minutes per count on 2 quiet cores (docs/benchmarks.md); the berth/default
+# ~15-20 minutes per round on 2 quiet cores (docs/benchmarks.md); the berth/default
 # table is printed at the end. ARGS=-perf-scheduling-label-filter=short runs the short
 # versions (as make test does); ARGS can also pick test cases, e.g.
 # ARGS=-test.bench=BenchmarkPerfScheduling/PreemptionAsync (a regular expression).
 SCHED_BENCH_COUNT ?= 3
 bench-scheduler:
-	set -o pipefail; $(GO) test -tags benchmark -timeout 150m -run '^$$' -bench . -benchtime 1x -count $(SCHED_BENCH_COUNT) ./test/benchmark/ \
-		-args -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(ARGS) | tee bench-scheduler.txt
+	set -o pipefail; $(GO) test -tags benchmark -timeout 150m -run '^$$' -bench . -benchtime 1x -count 1 ./test/benchmark/ \
+		-args -rounds=$(SCHED_BENCH_COUNT) -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf $(ARGS) | tee bench-scheduler.txt
 
 # The berth-scheduler binary's peak RSS (VmHWM) under both profiles in one run: 5000
 # nodes, 10000 pods per run, 3 runs per profile in alternating order; about 10 minutes

@@ -46,7 +46,7 @@ func recordBatching(tc map[string]any) perf.SchedulerPerfOption {
 		tb := tCtx.TB()
 		tb.Cleanup(func() {
 			// BenchmarkPerfScheduling/<test case>/<profile>/<workload, may hold "/">
-			parts := strings.Split(tb.Name(), "/")
+			parts := nameParts(tb.Name())
 			if len(parts) < 4 {
 				tb.Errorf("unexpected benchmark name %q", tb.Name())
 				return

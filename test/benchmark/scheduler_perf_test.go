@@ -25,42 +25,62 @@ import (
 
 const configFile = "config/performance-config.yaml"
 
-// runs counts BenchmarkPerfScheduling's invocations: one per -count.
-var runs int
+// rounds is how many times every workload runs under each profile. Not -count: go test
+// repeats a leaf benchmark -count times in a row, so with -count 3 one profile ran all
+// three of its runs, then the other all of its, always second, on a process holding
+// the first one's heap and goroutines.
+var rounds = flag.Int("rounds", 1, "runs of every workload under each profile; the profile that goes first alternates from one round to the next (use instead of -count)")
 
 // BenchmarkPerfScheduling runs every test case of config/performance-config.yaml with
-// upstream's default profile and with berth's recommended profile. Sub-benchmarks are
-// named <test case>/<profile>/<workload>. TestMain prints the comparison table once all
-// runs (-count) are done.
+// upstream's default profile and with berth's recommended profile, -rounds times.
+// Sub-benchmarks are named <test case>/<profile>/<workload> (go test appends #01, #02
+// to the repeats). TestMain prints the comparison table once all runs are done.
 func BenchmarkPerfScheduling(b *testing.B) {
 	cases, err := loadTestCases()
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := runs
-	runs++
 	for i, tc := range cases {
 		b.Run(tc["name"].(string), func(b *testing.B) {
-			// Alternate which profile goes first, from one test case to the next and
-			// from one run (-count) to the next, so that neither always runs on the
-			// warmer (or the more fragmented, or the more garbage-laden) process: the
-			// second profile of a pair inherits the first's heap and goroutines.
-			order := slices.Clone(profiles)
-			if (i+run)%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, p := range order {
-				path, err := writeProfileCase(tc, p)
-				if err != nil {
-					b.Fatal(err)
+			for round := range *rounds {
+				// Alternate which profile goes first, from one test case to the
+				// next and from one round to the next, so that neither always runs
+				// on the warmer (or the more fragmented, or the more garbage-laden)
+				// process.
+				order := slices.Clone(profiles)
+				if (i+round)%2 == 1 {
+					slices.Reverse(order)
 				}
-				// The topic names the data items file and, with the test case
-				// name (the profile's), the per-workload .dat files.
-				topic := fmt.Sprintf("%s-%s", tc["name"], p.name)
-				perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry(), recordBatching(tc))
+				runProfiles(b, tc, order)
 			}
 		})
 	}
+}
+
+// runProfiles runs test case tc once under each profile, in order.
+func runProfiles(b *testing.B, tc map[string]any, order []profile) {
+	for _, p := range order {
+		path, err := writeProfileCase(tc, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The topic names the data items file and, with the test case name (the
+		// profile's), the per-workload .dat files.
+		topic := fmt.Sprintf("%s-%s", tc["name"], p.name)
+		perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry(), recordBatching(tc))
+	}
+}
+
+// nameParts splits a benchmark name into its elements without the "#01" go test
+// appends to a repeated sub-benchmark's name, so repeats count as runs of one workload.
+func nameParts(name string) []string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		if j := strings.LastIndex(p, "#"); j > 0 && j < len(p)-1 && strings.Trim(p[j+1:], "0123456789") == "" {
+			parts[i] = p[:j]
+		}
+	}
+	return parts
 }
 
 // measuredPods maps "<test case>/<workload>" to the workload's measurePods parameter.
@@ -201,7 +221,7 @@ var summaryRows = []summaryRow{
 }
 
 // summarize reads the data items written since since and prints, per workload, both
-// profiles' figures and berth/default: the median over the runs (-count) when there
+// profiles' figures and berth/default: the median over the runs (-rounds) when there
 // are several. The table also goes to summary_<time>.md in the data items directory.
 func summarize(since time.Time) error {
 	cases, err := loadTestCases()
@@ -239,7 +259,7 @@ func summarize(since time.Time) error {
 		}
 		for _, item := range items.DataItems {
 			// Name is [BenchmarkPerfScheduling/]<test case>/<profile>/<workload>/<namespace>.
-			parts := strings.Split(item.Labels["Name"], "/")
+			parts := nameParts(item.Labels["Name"])
 			if strings.HasPrefix(parts[0], "BenchmarkPerfScheduling") {
 				parts = parts[1:]
 			}
