@@ -13,7 +13,10 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/noderesources"
 )
 
 // FilterPlugin is a plugin with PreFilter and Filter, berth's or upstream's.
@@ -176,4 +179,19 @@ func FilterWithClones(b *testing.B, pl FilterPlugin, pod *v1.Pod, nodes []fwk.No
 		pl.Filter(ctx, cs, pod, clones[n])
 		pl.Filter(ctx, cs, pod, nodes[n])
 	}
+}
+
+// NewFit is upstream's NodeResourcesFit with LeastAllocated scoring over cpu and memory,
+// the baseline the resource-filtering plugins' benchmarks run beside.
+func NewFit(b *testing.B) *noderesources.Fit {
+	b.Helper()
+	_, ctx := ktesting.NewTestContext(b)
+	p, err := noderesources.NewFit(ctx, &schedconfig.NodeResourcesFitArgs{ScoringStrategy: &schedconfig.ScoringStrategy{
+		Type:      schedconfig.LeastAllocated,
+		Resources: []schedconfig.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
+	}}, nil, plfeature.Features{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p.(*noderesources.Fit)
 }

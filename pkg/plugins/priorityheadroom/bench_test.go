@@ -1,16 +1,12 @@
 package priorityheadroom
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
-	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
-	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
-	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/noderesources"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 
 	"github.com/berth-sched/berth/test/pluginbench"
@@ -43,21 +39,14 @@ func benchNodeInfos() []fwk.NodeInfo {
 // same run, upstream NodeResourcesFit's Filter, over 5000 nodes for a pod both bind
 // (cpu and memory requests, priority below the reservations); one op is one node.
 func BenchmarkFilter(b *testing.B) {
-	ctx := context.Background()
 	nodes := benchNodeInfos()
 	pod := st.MakePod().Namespace("ns").Name("p").Priority(0).
 		Req(map[v1.ResourceName]string{"cpu": "1", "memory": "1Gi"}).Obj()
 
 	headroom := newPlugin(b, exampleArgs())
-	fit, err := noderesources.NewFit(ctx, &schedconfig.NodeResourcesFitArgs{ScoringStrategy: &schedconfig.ScoringStrategy{
-		Type:      schedconfig.LeastAllocated,
-		Resources: []schedconfig.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
-	}}, nil, plfeature.Features{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	fit := pluginbench.NewFit(b)
 	b.Run("berth=PriorityHeadroom", func(b *testing.B) { pluginbench.Filter(b, headroom, pod, nodes, 0) })
-	b.Run("upstream=NodeResourcesFit", func(b *testing.B) { pluginbench.Filter(b, fit.(*noderesources.Fit), pod, nodes, 0) })
+	b.Run("upstream=NodeResourcesFit", func(b *testing.B) { pluginbench.Filter(b, fit, pod, nodes, 0) })
 }
 
 // BenchmarkFilterDuringPreemption reports ns and allocations per node for the Filter calls
@@ -67,27 +56,20 @@ func BenchmarkFilter(b *testing.B) {
 // addGENominatedPods adds it; dry-run, the clone lacks two possible victims as in
 // SelectVictimsOnNode.
 func BenchmarkFilterDuringPreemption(b *testing.B) {
-	ctx := context.Background()
 	nodes := benchNodeInfos()
 	pod := st.MakePod().Namespace("ns").Name("p").Priority(0).
 		Req(map[v1.ResourceName]string{"cpu": "1", "memory": "1Gi"}).Obj()
 	nominated := st.MakePod().Namespace("ns").Name("nominated").UID("nominated").Priority(0).
 		Req(map[v1.ResourceName]string{"cpu": "1", "memory": "1Gi"}).Obj()
 	headroom := newPlugin(b, exampleArgs())
-	fit, err := noderesources.NewFit(ctx, &schedconfig.NodeResourcesFitArgs{ScoringStrategy: &schedconfig.ScoringStrategy{
-		Type:      schedconfig.LeastAllocated,
-		Resources: []schedconfig.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
-	}}, nil, plfeature.Features{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	fit := pluginbench.NewFit(b)
 	for _, c := range []struct {
 		name  string
 		clone pluginbench.Clone
 	}{{"nominated", pluginbench.WithNominated(nominated)}, {"dry-run", pluginbench.WithoutVictims(2)}} {
 		b.Run(c.name+"/berth=PriorityHeadroom", func(b *testing.B) { pluginbench.FilterWithClones(b, headroom, pod, nodes, 0, c.clone) })
 		b.Run(c.name+"/upstream=NodeResourcesFit", func(b *testing.B) {
-			pluginbench.FilterWithClones(b, fit.(*noderesources.Fit), pod, nodes, 0, c.clone)
+			pluginbench.FilterWithClones(b, fit, pod, nodes, 0, c.clone)
 		})
 	}
 }

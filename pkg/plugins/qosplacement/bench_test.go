@@ -140,17 +140,7 @@ func BenchmarkFilter(b *testing.B) {
 		}
 	})
 	b.Run("upstream=NodeResourcesFit", func(b *testing.B) {
-		_, ctx := ktesting.NewTestContext(b)
-		p, err := noderesources.NewFit(ctx, &config.NodeResourcesFitArgs{
-			ScoringStrategy: &config.ScoringStrategy{
-				Type:      config.LeastAllocated,
-				Resources: []config.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
-			},
-		}, nil, feature.Features{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		pluginbench.Filter(b, p.(*noderesources.Fit), pod, nodes, 0)
+		pluginbench.Filter(b, pluginbench.NewFit(b), pod, nodes, 0)
 	})
 }
 
@@ -214,21 +204,7 @@ func BenchmarkFilterDuringPreemption(b *testing.B) {
 			pluginbench.FilterWithClones(b, newPlugin(b, ""), pod, nodes, 0, clones[name])
 		})
 		b.Run(name+"/upstream=NodeResourcesFit", func(b *testing.B) {
-			pluginbench.FilterWithClones(b, newFit(b), pod, nodes, 0, clones[name])
+			pluginbench.FilterWithClones(b, pluginbench.NewFit(b), pod, nodes, 0, clones[name])
 		})
 	}
-}
-
-func newFit(b *testing.B) *noderesources.Fit {
-	_, ctx := ktesting.NewTestContext(b)
-	p, err := noderesources.NewFit(ctx, &config.NodeResourcesFitArgs{
-		ScoringStrategy: &config.ScoringStrategy{
-			Type:      config.LeastAllocated,
-			Resources: []config.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}},
-		},
-	}, nil, feature.Features{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p.(*noderesources.Fit)
 }
