@@ -36,6 +36,9 @@ var rounds = flag.Int("rounds", 1, "runs of every workload under each profile; t
 // Sub-benchmarks are named <test case>/<profile>/<workload> (go test appends #01, #02
 // to the repeats). TestMain prints the comparison table once all runs are done.
 func BenchmarkPerfScheduling(b *testing.B) {
+	if *rounds < 1 {
+		b.Fatalf("-rounds=%d: must be at least 1 (runs of every workload under each profile)", *rounds)
+	}
 	cases, err := loadTestCases()
 	if err != nil {
 		b.Fatal(err)
