@@ -10,8 +10,10 @@
 //
 // A run is a function of its workload, configuration and seed. What would make it
 // depend on timing is removed, each for a stated reason:
-//   - pods and nodes reach the scheduler's event handlers on the driver goroutine,
-//     through synchronous informers (informers.go), never concurrently;
+//   - every informer is synchronous (informers.go): pods and nodes reach the
+//     scheduler's event handlers on the driver goroutine, never concurrently, and the
+//     kinds it only reads are filled before the run, so no reflector runs (a reflector
+//     draws from math/rand's global source, see the last point);
 //   - the scheduling queue is closed, so that Pop returns at once when it is empty
 //     instead of blocking; nothing else in the queue depends on it;
 //   - parallelism is 1: with more, the feasible nodes are collected in completion order
@@ -21,7 +23,9 @@
 //   - the clock (clock.go) gives distinct instants, so queue order and preemption's
 //     start-time tie-break never tie; start times are instants of that clock;
 //   - math/rand's global source, from which upstream draws the preemption candidate
-//     offset, is seeded with the run's seed; a process runs one simulation at a time.
+//     offset and the queue its metric sampling, is seeded with the run's seed; a
+//     process runs one simulation at a time, and nothing else in it draws from the
+//     source while a run is going on.
 //
 // After a scheduling cycle succeeds, the driver waits for the binding (upstream binds
 // on a goroutine of its own); the rest of that goroutine (metrics, the "Scheduled"
@@ -268,8 +272,10 @@ func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSche
 	r.api = newAPIServer(r.clock, objs...)
 	r.rec = &recorder{clock: r.clock}
 	pdbs := newSyncInformer()
-	factory := newInformerFactory(r.api.client, r.pods, r.nodes, pdbs)
-	var err error
+	factory, err := newInformerFactory(r.api.client, r.pods, r.nodes, pdbs, objs)
+	if err != nil {
+		return nil, err
+	}
 	if r.budgets, err = newBudgets(pdbs, w.PDBs); err != nil {
 		return nil, err
 	}
@@ -290,13 +296,8 @@ func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSche
 		return nil, err
 	}
 	r.sched = sched
-	factory.Start(ctx.Done())
-	syncCtx, cancelSync := context.WithTimeout(ctx, 5*time.Second)
-	defer cancelSync()
-	for typ, ok := range factory.WaitForCacheSync(syncCtx.Done()) {
-		if !ok {
-			return nil, fmt.Errorf("informer for %v did not sync", typ)
-		}
+	if err := checkSynchronous(ctx, factory); err != nil {
+		return nil, err
 	}
 	// Pop returns nil instead of blocking once the queue is empty (see package doc).
 	sched.SchedulingQueue.Close()

@@ -2,6 +2,10 @@ package sim
 
 import (
 	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -9,8 +13,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 )
 
 // syncInformer is a SharedIndexInformer that the run's driver feeds by hand: it has
@@ -123,15 +130,65 @@ func (synced) HasSyncedChecker() cache.DoneChecker { return synced{} }
 func (synced) Name() string                        { return "berth-sim" }
 func (synced) Done() <-chan struct{}               { return closedChan }
 
-// newInformerFactory is a shared informer factory over client whose pod, node and
-// PodDisruptionBudget informers are the driver's synchronous ones (the budgets' status
-// changes with the pods, see budgets). Every other informer the scheduler asks for
-// (namespaces, storage, DRA) is a regular one over the fake client, filled once before
-// the run starts.
-func newInformerFactory(client kubernetes.Interface, pods, nodes, pdbs *syncInformer) informers.SharedInformerFactory {
+// listedTypes are the kinds upstream's scheduler (v1.37, default feature gates) watches
+// besides pods, nodes and PodDisruptionBudgets: it only reads them, and nothing in a run
+// writes them, so each is a synchronous informer holding the objects the run starts
+// with. A regular informer would run a reflector, and a reflector draws from
+// math/rand's global source whenever it starts or ends a watch; that source also
+// decides preemption's candidate offset and the queue's metric sampling (which takes
+// clock instants), so a reflector scheduled a little earlier or later under CPU load
+// changed a run's virtual times, and after a run in the same process ended, its
+// reflectors' exits changed the next run's.
+var listedTypes = []runtime.Object{
+	&v1.Namespace{}, &v1.Service{}, &v1.ReplicationController{},
+	&v1.PersistentVolume{}, &v1.PersistentVolumeClaim{},
+	&appsv1.ReplicaSet{}, &appsv1.StatefulSet{},
+	&storagev1.StorageClass{}, &storagev1.CSINode{}, &storagev1.CSIDriver{},
+	&storagev1.CSIStorageCapacity{}, &storagev1.VolumeAttachment{},
+	&resourcev1.ResourceClaim{}, &resourcev1.ResourceSlice{}, &resourcev1.DeviceClass{},
+	&resourcev1.DeviceTaintRule{},
+}
+
+// newInformerFactory is a shared informer factory over client in which every informer
+// is synchronous: pods, nodes and PodDisruptionBudgets are the driver's (the budgets'
+// status changes with the pods, see budgets), the listedTypes hold those of objects
+// (the objects the fake client was created with). checkSynchronous verifies, once the
+// scheduler has asked for its informers, that it asked for no other kind.
+func newInformerFactory(client kubernetes.Interface, pods, nodes, pdbs *syncInformer, objects []runtime.Object) (informers.SharedInformerFactory, error) {
 	f := informers.NewSharedInformerFactory(client, 0)
 	f.InformerFor(&policyv1.PodDisruptionBudget{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return pdbs })
 	f.InformerFor(&v1.Pod{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return pods })
 	f.InformerFor(&v1.Node{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return nodes })
-	return f
+	byType := make(map[reflect.Type]*syncInformer, len(listedTypes))
+	for _, obj := range listedTypes {
+		inf := newSyncInformer()
+		byType[reflect.TypeOf(obj)] = inf
+		f.InformerFor(obj, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return inf })
+	}
+	for _, obj := range objects {
+		if inf, ok := byType[reflect.TypeOf(obj)]; ok {
+			if err := inf.add(obj); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return f, nil
+}
+
+// checkSynchronous starts the factory's informers and fails if any is not synchronous:
+// a kind the scheduler watches (a newer Kubernetes, or a feature gate) that listedTypes
+// lacks would otherwise run a reflector and make the run depend on timing.
+func checkSynchronous(ctx context.Context, f informers.SharedInformerFactory) error {
+	f.Start(ctx.Done())
+	var unfed []string
+	for typ := range f.WaitForCacheSync(ctx.Done()) {
+		if _, ok := f.InformerFor(reflect.New(typ.Elem()).Interface().(runtime.Object), nil).(*syncInformer); !ok {
+			unfed = append(unfed, typ.String())
+		}
+	}
+	if len(unfed) > 0 {
+		sort.Strings(unfed)
+		return fmt.Errorf("the scheduler watches %s, which berth-sim does not simulate (add the kind to listedTypes in internal/sim/informers.go)", strings.Join(unfed, ", "))
+	}
+	return nil
 }
