@@ -52,6 +52,33 @@ func TestLimitCacheSweepsPodsAndNodesNoLongerInTheSnapshot(t *testing.T) {
 	}
 }
 
+// A Node update replaces the *v1.Node the memos are keyed by: the updated node is
+// summed right, its pods' limits are not computed again, and the old object's memos
+// go at the next sweep.
+func TestAnUpdatedNodeObjectGetsItsOwnMemosAndTheOldOnesAreSwept(t *testing.T) {
+	computed := 0
+	c := newLimitCache(func(p *v1.Pod) int64 { computed++; return 1 })
+	c.minSweep, c.sweepAbove = 1, 1
+	ni := nodeInfo("n", "8Gi", burstable("1Gi"), burstable("1Gi"))
+	if got := c.nodeSum(ni); got != 2 {
+		t.Fatalf("sum %d, want 2", got)
+	}
+	updated := ni.Node().DeepCopy()
+	updated.Labels = map[string]string{"changed": "true"}
+	ni.SetNode(updated)
+	before := computed
+	if got := c.nodeSum(ni); got != 2 || computed != before {
+		t.Errorf("after the Node update: sum %d, pod limits computed %d more times; want 2, 0", got, computed-before)
+	}
+	if _, nodes := c.size(); nodes != 2 {
+		t.Fatalf("cache holds memos of %d node objects, want 2 (old and updated)", nodes)
+	}
+	c.maintain([]fwk.NodeInfo{ni})
+	if _, nodes := c.size(); nodes != 1 {
+		t.Errorf("after the sweep the cache holds memos of %d node objects, want 1 (the updated one)", nodes)
+	}
+}
+
 // TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange covers the snapshot's pod
 // group cycles: pods are assumed and forgotten while the NodeInfo keeps its generation.
 func TestNodeSumFollowsAssumeAndForgetWithoutGenerationChange(t *testing.T) {
@@ -136,7 +163,7 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 	// stored a new memo for the node (false: it reused one, whole or as a prefix).
 	wantSum := func(step string, ni fwk.NodeInfo, stored bool) {
 		t.Helper()
-		before := memosOf(lc, ni.Node().Name)
+		before := memosOf(lc, ni.Node())
 		got := lc.nodeSum(ni)
 		var want int64
 		for _, pi := range ni.GetPods() {
@@ -145,7 +172,7 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: nodeSum = %d, want %d (a stale memo or pod entry)", step, got, want)
 		}
-		if after := memosOf(lc, ni.Node().Name); (after != before) != stored {
+		if after := memosOf(lc, ni.Node()); (after != before) != stored {
 			t.Errorf("%s: stored a new memo = %v, want %v", step, after != before, stored)
 		}
 	}
@@ -295,9 +322,9 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 }
 
 // memosOf returns the node's two memos as they are now.
-func memosOf(c *limitCache, name string) [2]*nodeSum {
+func memosOf(c *limitCache, node *v1.Node) [2]*nodeSum {
 	c.mu.RLock()
-	memos := c.nodes[name]
+	memos := c.nodes[node]
 	c.mu.RUnlock()
 	if memos == nil {
 		return [2]*nodeSum{}
