@@ -67,10 +67,12 @@ test: lint build-scheduler image test-bench-short
 # starts its own API server and etcd, which is most of its cost: ~3-4 minutes on 2
 # shared cores. -run . adds the benchmark harness's own tests.
 # -short also shrinks TestSchedulerPeakRSS (bench-rss) to a 5-node smoke run; without it
-# that test would measure at full size.
+# that test would measure at full size. The per-plugin benchmarks (bench-plugins) run
+# once each for the same reason (~25 s): one broke unnoticed when only make bench ran it.
 test-bench-short: build-scheduler
 	BERTH_SCHEDULER=$(BIN)/berth-scheduler $(GO) test -tags benchmark -short -count=1 -timeout 20m -run . -bench . -benchtime 1x ./test/benchmark/ \
 		-args -perf-scheduling-label-filter=short -data-items-dir=$${TMPDIR:-/tmp}/berth-scheduler-perf-short
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./pkg/plugins/...
 
 # Unit tests only: no API server (internal/localcluster's cluster tests skip under -short).
 unit:
