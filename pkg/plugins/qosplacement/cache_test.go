@@ -323,12 +323,11 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 
 // memosOf returns the node's two memos as they are now.
 func memosOf(c *limitCache, node *v1.Node) [2]*nodeSum {
-	c.mu.RLock()
-	memos := c.nodes[node]
-	c.mu.RUnlock()
-	if memos == nil {
+	v, ok := c.nodes.Load(node)
+	if !ok {
 		return [2]*nodeSum{}
 	}
+	memos := v.(*nodeMemos)
 	return [2]*nodeSum{memos.slot[0].Load(), memos.slot[1].Load()}
 }
 
