@@ -88,14 +88,8 @@ const (
 type limitCache struct {
 	compute func(*v1.Pod) int64
 
-	// nodes maps *v1.Node to its *nodeMemos. It is read on every Filter and Score call,
-	// from the scheduler's parallel workers, and written once per node object: the
-	// case sync.Map is made for, with reads that take no lock (a RWMutex's reader
-	// count is one cache line every worker writes). Keyed by pointer, not name:
-	// hashing a name reads its bytes, a cache miss per call on a large cluster. The
-	// two were most of Score's cost in a CPU profile on 5000 nodes.
-	nodes     sync.Map
-	nodeCount atomic.Int64
+	// nodes holds each node object's memos (nodeindex.go).
+	nodes *nodeIndex
 
 	mu       sync.RWMutex
 	pods     map[*v1.Pod]int64
@@ -146,23 +140,12 @@ func (m *nodeMemos) store(s *nodeSum) {
 func newLimitCache(compute func(*v1.Pod) int64) *limitCache {
 	return &limitCache{
 		compute:    compute,
+		nodes:      newNodeIndex(),
 		pods:       map[*v1.Pod]int64{},
 		versions:   map[podVersion]int64{},
 		sweepAbove: defaultSweepAbove,
 		minSweep:   defaultSweepAbove,
 	}
-}
-
-// memosOf returns the node's memos, adding them on the node object's first call.
-func (c *limitCache) memosOf(node *v1.Node) *nodeMemos {
-	if m, ok := c.nodes.Load(node); ok {
-		return m.(*nodeMemos)
-	}
-	m, loaded := c.nodes.LoadOrStore(node, &nodeMemos{})
-	if !loaded {
-		c.nodeCount.Add(1)
-	}
-	return m.(*nodeMemos)
 }
 
 // nodeSum returns the sum of the memory limits of the pods in ni, saturating at
@@ -171,7 +154,7 @@ func (c *limitCache) memosOf(node *v1.Node) *nodeMemos {
 // memo of ni's pods (one allocation).
 func (c *limitCache) nodeSum(ni fwk.NodeInfo) int64 {
 	pods := ni.GetPods()
-	memos := c.memosOf(ni.Node())
+	memos := c.nodes.get(ni.Node())
 	// The slot used last first: in the steady state it holds the node itself.
 	last := memos.lastUsed.Load()
 	var base *nodeSum
@@ -280,16 +263,19 @@ func (c *limitCache) get(p *v1.Pod) int64 {
 func (c *limitCache) size() (pods, nodes int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.pods), int(c.nodeCount.Load())
+	return len(c.pods), c.nodes.len()
 }
 
-// maintain drops the entries of pod objects and nodes no longer in nodes (all the nodes
-// of the scheduler's snapshot), once the cache has outgrown its bound. The bound is
+// maintain runs once per scheduling cycle (PreFilter, PreScore). It publishes the node
+// memos added since the last cycle (nodeIndex.publish) and drops the entries of pod
+// objects and nodes no longer in nodes (all the nodes of the scheduler's snapshot),
+// once the cache has outgrown its bound. The bound is
 // twice what remains after a sweep, so the O(pods) sweep runs at most once per that many
 // new entries: amortised O(1) per pod object ever cached.
 func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
+	c.nodes.publish()
 	c.mu.RLock()
-	n, above := len(c.pods)+int(c.nodeCount.Load()), c.sweepAbove
+	n, above := len(c.pods)+c.nodes.len(), c.sweepAbove
 	c.mu.RUnlock()
 	if n <= above {
 		return
@@ -308,14 +294,7 @@ func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
 			}
 		}
 	}
-	c.nodes.Range(func(key, _ any) bool {
-		if _, ok := liveNodes[key.(*v1.Node)]; !ok {
-			if _, deleted := c.nodes.LoadAndDelete(key); deleted {
-				c.nodeCount.Add(-1)
-			}
-		}
-		return true
-	})
+	c.nodes.retain(liveNodes)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for p := range c.pods {
@@ -328,5 +307,5 @@ func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
 			delete(c.versions, version)
 		}
 	}
-	c.sweepAbove = max(c.minSweep, 2*(len(c.pods)+int(c.nodeCount.Load())))
+	c.sweepAbove = max(c.minSweep, 2*(len(c.pods)+c.nodes.len()))
 }

@@ -323,11 +323,15 @@ func TestUpstreamBehaviourTheCacheReliesOn(t *testing.T) {
 
 // memosOf returns the node's two memos as they are now.
 func memosOf(c *limitCache, node *v1.Node) [2]*nodeSum {
-	v, ok := c.nodes.Load(node)
+	c.nodes.mu.Lock()
+	memos, ok := (*c.nodes.published.Load())[node]
+	if !ok {
+		memos, ok = c.nodes.added[node]
+	}
+	c.nodes.mu.Unlock()
 	if !ok {
 		return [2]*nodeSum{}
 	}
-	memos := v.(*nodeMemos)
 	return [2]*nodeSum{memos.slot[0].Load(), memos.slot[1].Load()}
 }
 
