@@ -60,10 +60,7 @@ func (x *nodeIndex) publish() {
 	if len(x.added) == 0 {
 		return
 	}
-	next := maps.Clone(*x.published.Load())
-	if next == nil {
-		next = make(map[*v1.Node]*nodeMemos, len(x.added))
-	}
+	next := maps.Clone(*x.published.Load()) // never nil: published starts as an empty map
 	maps.Copy(next, x.added)
 	x.published.Store(&next)
 	x.added = map[*v1.Node]*nodeMemos{}
