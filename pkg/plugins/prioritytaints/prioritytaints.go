@@ -154,7 +154,10 @@ func (pl *PriorityTaints) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFra
 }
 
 // PreFilter finds the rules binding the pod; a pod at or above every rule's minPriority
-// (or any pod, with no rules) skips Filter.
+// (or any pod, with no rules) skips Filter, and so does a pod none of whose tolerations
+// could tolerate a taint a binding rule matches: Filter only rejects tolerated reserved
+// taints, so it would pass every node (most pods, which tolerate nothing reserved, pay
+// nothing per node).
 //
 // A pod whose in-place resize the kubelet deferred skips Filter too, as it does
 // upstream TaintToleration's: it is already running on the node the scheduler now
@@ -167,11 +170,30 @@ func (pl *PriorityTaints) PreFilter(_ context.Context, cs fwk.CycleState, pod *v
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
 	rules := pl.bindingRules(pod)
-	if len(rules) == 0 {
+	if len(rules) == 0 || !mayTolerateReserved(pod.Spec.Tolerations, rules) {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
 	cs.Write(preFilterStateKey, &state{rules: rules})
 	return nil, nil
+}
+
+// mayTolerateReserved reports whether one of the tolerations could tolerate a taint
+// that one of rules matches. Only keys are compared, so it errs towards true (a
+// toleration of the rule's key with another value or effect counts): an empty key
+// tolerates any key in upstream's ToleratesTaint, and so matches every rule.
+func mayTolerateReserved(tolerations []v1.Toleration, rules []rule) bool {
+	for i := range tolerations {
+		k := tolerations[i].Key
+		if k == "" {
+			return true
+		}
+		for j := range rules {
+			if rules[j].key == k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // PreFilterExtensions returns nil: the answer depends on the node's taints only, never
@@ -227,10 +249,14 @@ func (pl *PriorityTaints) reservedTolerated(logger klog.Logger, taints []v1.Tain
 	return nil, nil
 }
 
-// PreScore finds the rules binding the pod; a pod no rule binds skips Score.
-func (pl *PriorityTaints) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+// PreScore finds the rules binding the pod; a pod no rule binds skips Score. So does
+// every pod when none of the nodes to score has a PreferNoSchedule taint a binding rule
+// matches: every count would be 0 and every normalized score the same, which changes no
+// node's rank. Checking the nodes' taints once here is cheaper than a Score call per
+// node, and in a cluster without a soft-reserved pool Score never runs.
+func (pl *PriorityTaints) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
 	rules := pl.bindingRules(pod)
-	if len(rules) == 0 {
+	if len(rules) == 0 || !anyReservedPreferNoSchedule(nodes, rules) {
 		return fwk.NewStatus(fwk.Skip)
 	}
 	cs.Write(preScoreStateKey, &state{rules: rules})
@@ -251,6 +277,17 @@ func (pl *PriorityTaints) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod,
 		return 0, fwk.NewStatus(fwk.Error, "node not found")
 	}
 	return countReservedPreferNoSchedule(node.Spec.Taints, s.rules), nil
+}
+
+// anyReservedPreferNoSchedule reports whether one of the nodes has a PreferNoSchedule
+// taint that one of rules matches.
+func anyReservedPreferNoSchedule(nodes []fwk.NodeInfo, rules []rule) bool {
+	for _, ni := range nodes {
+		if n := ni.Node(); n != nil && len(n.Spec.Taints) > 0 && countReservedPreferNoSchedule(n.Spec.Taints, rules) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func countReservedPreferNoSchedule(taints []v1.Taint, rules []rule) int64 {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -133,9 +134,16 @@ func TestFilter(t *testing.T) {
 			wantSkip: true,
 		},
 		{
-			name:   "a low-priority pod that does not tolerate the taint is left to upstream TaintToleration",
-			pod:    pod(ptr.To[int32](1000), tolerateGPU),
-			taints: []v1.Taint{reservedNoSchedule},
+			name:     "a low-priority pod that tolerates no reserved key skips the filter: upstream TaintToleration rejects the taint",
+			pod:      pod(ptr.To[int32](1000), tolerateGPU),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantSkip: true,
+		},
+		{
+			name:     "a low-priority pod without tolerations skips the filter",
+			pod:      pod(ptr.To[int32](0)),
+			taints:   []v1.Taint{reservedNoSchedule},
+			wantSkip: true,
 		},
 		{
 			name:   "a taint with another value is not matched by a rule with a value",
@@ -315,14 +323,28 @@ func TestScore(t *testing.T) {
 	}
 }
 
-func TestNoReservedTaintAnywhereGivesEveryNodeTheMaximum(t *testing.T) {
+// TestNoReservedPreferNoScheduleTaintAmongTheNodesSkipsScore: Score would give every
+// node the same, so PreScore skips it; a reserved NoSchedule taint, an unrelated
+// PreferNoSchedule taint, or a reserved one on a node not among those scored do not count.
+func TestNoReservedPreferNoScheduleTaintAmongTheNodesSkipsScore(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	pl := newPlugin(t, cfgRule("berth.io/reserved", "", critical))
+	p := pod(nil, tolerateAll)
+	nodes := []fwk.NodeInfo{
+		nodeInfo("a"),
+		nodeInfo("b", unrelated, v1.Taint{Key: "dedicated", Effect: v1.TaintEffectPreferNoSchedule}),
+		nodeInfo("c", reservedNoSchedule),
+		framework.NewNodeInfo(), // a node already deleted
+	}
+	if s := pl.PreScore(ctx, framework.NewCycleState(), p, nodes); !s.IsSkip() {
+		t.Fatalf("PreScore = %v, want Skip", s)
+	}
+	// The same pod with one more node to score, one that has a reserved PreferNoSchedule
+	// taint: the nodes now differ, and each is scored.
 	cs := framework.NewCycleState()
-	p := pod(nil)
-	nodes := []fwk.NodeInfo{nodeInfo("a"), nodeInfo("b", unrelated)}
+	nodes = append(nodes[:3:3], nodeInfo("d", reservedPrefer))
 	if s := pl.PreScore(ctx, cs, p, nodes); !s.IsSuccess() {
-		t.Fatal(s)
+		t.Fatalf("PreScore = %v, want Success", s)
 	}
 	scores := fwk.NodeScoreList{}
 	for _, ni := range nodes {
@@ -330,9 +352,49 @@ func TestNoReservedTaintAnywhereGivesEveryNodeTheMaximum(t *testing.T) {
 		scores = append(scores, fwk.NodeScore{Name: ni.Node().Name, Score: sc})
 	}
 	_ = pl.NormalizeScore(ctx, cs, p, scores)
-	for _, s := range scores {
-		if s.Score != fwk.MaxNodeScore {
-			t.Errorf("node %s scored %d, want %d", s.Name, s.Score, fwk.MaxNodeScore)
+	want := fwk.NodeScoreList{{Name: "a", Score: 100}, {Name: "b", Score: 100}, {Name: "c", Score: 100}, {Name: "d", Score: 0}}
+	if diff := cmp.Diff(want, scores); diff != "" {
+		t.Errorf("scores (-want +got):\n%s", diff)
+	}
+}
+
+// TestPreFilterSkipsOnlyPodsFilterPassesEverywhere: PreFilter's shortcut on tolerations
+// never skips a pod that Filter would reject on some node, for every pairing of a set
+// of tolerations (catch-all, by key, by key and value, by effect, Gt, other keys) with
+// a set of taints (reserved with each effect and value, unrelated).
+func TestPreFilterSkipsOnlyPodsFilterPassesEverywhere(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	logger := klog.FromContext(ctx)
+	tolerations := []v1.Toleration{
+		tolerateReserved, tolerateAll, tolerateOther, tolerateGPU,
+		{Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule},
+		{Key: "berth.io/reserved", Operator: v1.TolerationOpExists},
+		{Key: "berth.io/soft", Operator: v1.TolerationOpExists},
+		{Key: "berth.io/reserved", Operator: v1.TolerationOpGt, Value: "1"},
+	}
+	taints := []v1.Taint{reservedNoSchedule, reservedNoExecute, reservedPrefer, otherValue, unrelated,
+		{Key: "berth.io/soft", Value: "7", Effect: v1.TaintEffectNoExecute}}
+	for _, fts := range []plfeature.Features{{}, {EnableTaintTolerationComparisonOperators: true}} {
+		pl := newPluginWith(t, fts, cfgRule("berth.io/reserved", "critical", critical), cfgRule("berth.io/soft", "", 5000))
+		// Every subset of up to two tolerations.
+		for i := -1; i < len(tolerations); i++ {
+			for j := i; j < len(tolerations); j++ {
+				var tols []v1.Toleration
+				if i >= 0 {
+					tols = append(tols, tolerations[i])
+				}
+				if j > i {
+					tols = append(tols, tolerations[j])
+				}
+				p := pod(ptr.To[int32](100), tols...)
+				_, s := pl.PreFilter(ctx, framework.NewCycleState(), p, nil)
+				for k := range taints {
+					tainted, _ := pl.reservedTolerated(logger, taints[k:k+1], tols, pl.bindingRules(p))
+					if s.IsSkip() && tainted != nil {
+						t.Errorf("gates %+v: PreFilter skips a pod with tolerations %v that Filter rejects on a node with taint %v", fts, tols, taints[k].ToString())
+					}
+				}
+			}
 		}
 	}
 }
@@ -422,13 +484,14 @@ func TestOddPodsDoNotPanic(t *testing.T) {
 	empty := &v1.Pod{}
 	ni := nodeInfo("n", reservedNoSchedule, reservedPrefer)
 	cs := framework.NewCycleState()
-	if _, s := pl.PreFilter(ctx, cs, empty, nil); !s.IsSuccess() {
+	// A pod without tolerations skips Filter: it tolerates no reserved taint.
+	if _, s := pl.PreFilter(ctx, cs, empty, nil); !s.IsSkip() {
 		t.Fatal(s)
 	}
-	if s := pl.Filter(ctx, cs, empty, ni); !s.IsSuccess() {
-		t.Errorf("a pod without tolerations was rejected: %v", s)
+	if s := pl.PreScore(ctx, cs, empty, nil); !s.IsSkip() {
+		t.Fatalf("PreScore with no nodes = %v, want Skip", s)
 	}
-	if s := pl.PreScore(ctx, cs, empty, nil); !s.IsSuccess() {
+	if s := pl.PreScore(ctx, cs, empty, []fwk.NodeInfo{ni}); !s.IsSuccess() {
 		t.Fatal(s)
 	}
 	if _, s := pl.Score(ctx, cs, empty, ni); !s.IsSuccess() {
