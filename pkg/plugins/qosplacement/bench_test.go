@@ -148,12 +148,35 @@ func BenchmarkFilter(b *testing.B) {
 }
 
 // BenchmarkScore reports ns and allocations per Score call (one node per op), for
-// QoSPlacement and, from the same run, upstream NodeResourcesBalancedAllocation.
+// QoSPlacement (on nodes unchanged since their memo, and on nodes that gained pods
+// since) and, from the same run, upstream NodeResourcesBalancedAllocation.
 func BenchmarkScore(b *testing.B) {
 	nodes, v1Nodes, v1Pods := benchCluster()
 	pod := benchPod()
 	b.Run("berth=QoSPlacement", func(b *testing.B) {
 		pluginbench.Score(b, newPlugin(b, ""), pod, nodes)
+	})
+	b.Run("berth=QoSPlacement/nodes-gained-pods", func(b *testing.B) {
+		// Every node got two pods bound since its memo, as nodes do between cycles;
+		// the timed calls are the cycles after that (pluginbench scores each node once
+		// first), when nothing changed since.
+		pl := newPlugin(b, "")
+		_, ctx := ktesting.NewTestContext(b)
+		cs := framework.NewCycleState()
+		pl.PreScore(ctx, cs, pod, nodes)
+		grown := make([]fwk.NodeInfo, len(nodes))
+		for i, ni := range nodes {
+			pl.Score(ctx, cs, pod, ni)
+			grown[i] = ni.Snapshot()
+			for _, p := range []*v1.Pod{benchPod(), podOf(container("app", nil, nil)).Obj()} {
+				pi, err := framework.NewPodInfo(p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				grown[i].AddPodInfo(pi)
+			}
+		}
+		pluginbench.Score(b, pl, pod, grown)
 	})
 	b.Run("upstream=NodeResourcesBalancedAllocation", func(b *testing.B) {
 		_, ctx := ktesting.NewTestContext(b)

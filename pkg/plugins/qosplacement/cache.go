@@ -151,8 +151,22 @@ func newLimitCache(compute func(*v1.Pod) int64) *limitCache {
 // nodeSum returns the sum of the memory limits of the pods in ni, saturating at
 // MaxInt64. Allocation-free when ni's pods are those of one of its node's memos, or
 // extend one by at most maxDerivedTail pod objects seen before; otherwise it stores a
-// memo of ni's pods (one allocation).
+// memo of ni's pods (one allocation). It is Filter's: ni may be a copy made for one
+// call (nominated pods added, victims removed).
 func (c *limitCache) nodeSum(ni fwk.NodeInfo) int64 {
+	return c.nodeSumOf(ni, false)
+}
+
+// snapshotNodeSum is nodeSum for a NodeInfo of the scheduler's snapshot, which Score
+// is only ever given: one that extends a memo is the node as it now is (pods bound
+// since the memo), not a copy, and will be seen again next cycle, so it gets a memo of
+// its own (one allocation per node that changed) instead of paying a lookup per added
+// pod, under the per-pod level's lock, every cycle until it changes again.
+func (c *limitCache) snapshotNodeSum(ni fwk.NodeInfo) int64 {
+	return c.nodeSumOf(ni, true)
+}
+
+func (c *limitCache) nodeSumOf(ni fwk.NodeInfo, snapshot bool) int64 {
 	pods := ni.GetPods()
 	memos := c.nodes.get(ni.Node())
 	// The slot used last first: in the steady state it holds the node itself.
@@ -178,7 +192,11 @@ func (c *limitCache) nodeSum(ni fwk.NodeInfo) int64 {
 		// and no new memo, so that copies made afresh every cycle never displace the
 		// node's own.
 		memos.use(baseSlot)
-		return addSat(base.sum, c.sum(pods[len(base.pods):]))
+		sum := addSat(base.sum, c.sum(pods[len(base.pods):]))
+		if snapshot && comparablePodInfos(pods) {
+			memos.store(&nodeSum{pods: slices.Clone(pods), sum: sum})
+		}
+		return sum
 	}
 	sum := c.sum(pods)
 	if comparablePodInfos(pods) {

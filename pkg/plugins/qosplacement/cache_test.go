@@ -396,3 +396,50 @@ func TestCopiesOfANominatedPodAreComputedOnce(t *testing.T) {
 		t.Errorf("the pod at a new resourceVersion: limit %d, want %d", got, want)
 	}
 }
+
+// A node that gained pods since its memo (as the snapshot's NodeInfo does after a bind)
+// gets a memo of its own from Score, which is only given the snapshot's NodeInfos, so
+// that later cycles find it whole; Filter, which is also given copies made for one call,
+// derives the sum without storing. The older memo stays beside the new one.
+func TestANodeThatGainedPodsGetsAMemoFromScoreNotFromFilter(t *testing.T) {
+	c := newLimitCache(func(p *v1.Pod) int64 { return 1 })
+	ni := nodeInfo("n", "8Gi", burstable("1Gi"), burstable("1Gi"))
+	if got := c.nodeSum(ni); got != 2 {
+		t.Fatalf("sum %d, want 2", got)
+	}
+	grown := ni.Snapshot()
+	pi, err := framework.NewPodInfo(burstable("1Gi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grown.AddPodInfo(pi)
+	if got := c.nodeSum(grown); got != 3 {
+		t.Fatalf("Filter's sum of the grown node %d, want 3", got)
+	}
+	if hasMemoOf(c, grown) {
+		t.Errorf("Filter stored a memo of a NodeInfo that may be a one-call copy")
+	}
+	if got := c.snapshotNodeSum(grown); got != 3 {
+		t.Fatalf("Score's sum of the grown node %d, want 3", got)
+	}
+	if !hasMemoOf(c, grown) {
+		t.Errorf("Score did not store a memo of the node as it now is")
+	}
+	if !hasMemoOf(c, ni) {
+		t.Errorf("the memo of the node before it grew was dropped")
+	}
+	if got := c.nodeSum(grown); got != 3 {
+		t.Errorf("sum from the new memo %d, want 3", got)
+	}
+}
+
+// hasMemoOf reports whether one of the node's memos holds exactly ni's pods.
+func hasMemoOf(c *limitCache, ni fwk.NodeInfo) bool {
+	memos := c.nodes.get(ni.Node())
+	for i := range memos.slot {
+		if m := memos.slot[i].Load(); m != nil && samePodInfos(m.pods, ni.GetPods()) {
+			return true
+		}
+	}
+	return false
+}

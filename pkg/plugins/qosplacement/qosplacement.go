@@ -245,7 +245,7 @@ func (pl *QoSPlacement) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, n
 	if allocatable <= 0 {
 		return 0, nil
 	}
-	free := allocatable - min(pl.limits.nodeSum(nodeInfo), allocatable)
+	free := allocatable - min(pl.limits.snapshotNodeSum(nodeInfo), allocatable)
 	if s.qos == v1.PodQOSGuaranteed {
 		return fraction(free, allocatable), nil
 	}
