@@ -21,9 +21,10 @@ import (
 //     largest cost of Score in a CPU profile on 5000 nodes).
 //
 // So published is an immutable map behind an atomic pointer; new entries go to added,
-// under mu, until publish (once per scheduling cycle, from PreFilter and PreScore,
-// which the scheduler never runs concurrently) copies them in. A node object is looked
-// up under mu only between its first call and the next cycle.
+// under mu, until publish (called once per scheduling cycle, from PreFilter and
+// PreScore, which the scheduler never runs concurrently) copies them in, in batches. A
+// node object is looked up under mu only between its first call and the batch's
+// publication.
 type nodeIndex struct {
 	published atomic.Pointer[map[*v1.Node]*nodeMemos]
 
@@ -52,12 +53,21 @@ func (x *nodeIndex) get(node *v1.Node) *nodeMemos {
 	return m
 }
 
-// publish makes the entries added since the last call lock-free to read. It copies
-// the published map, so the cost is O(nodes) per cycle that saw a new node object.
+// publishEvery is how many published entries each pending one allows: publish copies
+// the published map only once the pending entries reach 1/publishEvery of it.
+const publishEvery = 8
+
+// publish makes the entries added since the last call lock-free to read, once there
+// are enough of them. It copies the published map, so publishing every cycle that saw
+// a new node object cost O(nodes) per cycle wherever each cycle meets a node it has not
+// met before (opportunistic batching filters the next node of a list: 0.5 ms per cycle
+// on 5000 nodes, more than the plugin's Filter and Score together). Waiting until the
+// pending entries are an eighth of the published ones makes it O(1) per new entry,
+// amortised; until then those few nodes are read under mu.
 func (x *nodeIndex) publish() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(x.added) == 0 {
+	if len(x.added) == 0 || len(x.added)*publishEvery < len(*x.published.Load()) {
 		return
 	}
 	next := maps.Clone(*x.published.Load()) // never nil: published starts as an empty map

@@ -65,3 +65,41 @@ func TestConcurrentFirstCallsOnANodeGetTheSameMemos(t *testing.T) {
 		}
 	}
 }
+
+// Publishing copies the published map, so it waits until the new node objects are an
+// eighth of the published ones (amortised O(1) per node, not O(nodes) per cycle); the
+// pending ones keep their memos meanwhile and are published with the batch.
+func TestPublishWaitsForABatchOfNewNodeObjects(t *testing.T) {
+	x := newNodeIndex()
+	for i := 0; i < 80; i++ {
+		x.get(&v1.Node{})
+	}
+	x.publish()
+	if n := len(*x.published.Load()); n != 80 {
+		t.Fatalf("first publish: %d published, want 80", n)
+	}
+	pending := make([]*v1.Node, 10)
+	memos := make([]*nodeMemos, 10)
+	for i := range pending {
+		pending[i] = &v1.Node{}
+		memos[i] = x.get(pending[i])
+		before := x.published.Load()
+		x.publish()
+		published := x.published.Load() != before
+		// 10 pending against 80 published is the first batch of an eighth.
+		if want := i == 9; published != want {
+			t.Fatalf("after %d new node objects: published %v, want %v", i+1, published, want)
+		}
+	}
+	for i, n := range pending {
+		if _, ok := (*x.published.Load())[n]; !ok {
+			t.Errorf("node %d of the batch is not published", i)
+		}
+		if x.get(n) != memos[i] {
+			t.Errorf("node %d got other memos after publication", i)
+		}
+	}
+	if n := x.len(); n != 90 {
+		t.Errorf("len %d, want 90", n)
+	}
+}
