@@ -81,8 +81,9 @@ const (
 //     Two memos, not one, because a scheduling cycle with preemption under way sees a
 //     node and copies of it (with nominated pods added, without victims): one memo
 //     would be overwritten by each copy and miss on the node the next cycle.
-//   - per pod object (*v1.Pod), memoryLimit, for summing afresh: a pointer identifies
-//     its limits (behaviour 2), and so do a UID and resourceVersion (behaviour 7).
+//   - per pod, memoryLimit, for summing afresh: by UID and resourceVersion (behaviour
+//     7), or for a pod without them by pointer (behaviour 2). Keyed by version, the
+//     cache holds no pod object alive.
 //
 // Entries of nodes and pod objects that are gone are dropped by maintain.
 type limitCache struct {
@@ -237,7 +238,7 @@ func (c *limitCache) sum(pods []fwk.PodInfo) int64 {
 	i := 0
 	c.mu.RLock()
 	for ; i < len(pods); i++ {
-		v, ok := c.pods[pods[i].GetPod()]
+		v, ok := c.lookupLocked(pods[i].GetPod())
 		if !ok {
 			break
 		}
@@ -250,38 +251,49 @@ func (c *limitCache) sum(pods []fwk.PodInfo) int64 {
 	return total
 }
 
-// get returns one pod's memory limit, computing and storing it on a miss. A pod object
-// found by its version is not stored by pointer: it is typically a copy made for one
-// cycle.
+// lookupLocked finds a pod's limit by version, or by pointer for a pod without one.
+// The caller holds mu.
+func (c *limitCache) lookupLocked(p *v1.Pod) (int64, bool) {
+	if version, ok := versionOf(p); ok {
+		v, ok := c.versions[version]
+		return v, ok
+	}
+	v, ok := c.pods[p]
+	return v, ok
+}
+
+// get returns one pod's memory limit, computing and storing it on a miss. A pod with a
+// version is stored by version only, never by pointer: the first object of a pod the
+// cache meets is typically the scheduler's assumed copy, which the informer's bound
+// object replaces within a cycle or two, and a pointer entry would keep that whole copy
+// alive until the next sweep (10 MB of 10000 assumed copies in the retained heap of the
+// 5000-node make bench-rss run).
 func (c *limitCache) get(p *v1.Pod) int64 {
 	if p == nil {
 		return 0
 	}
-	version, versioned := versionOf(p)
 	c.mu.RLock()
-	v, ok := c.pods[p]
-	if !ok && versioned {
-		v, ok = c.versions[version]
-	}
+	v, ok := c.lookupLocked(p)
 	c.mu.RUnlock()
 	if ok {
 		return v
 	}
 	v = c.compute(p)
 	c.mu.Lock()
-	c.pods[p] = v
-	if versioned {
+	if version, versioned := versionOf(p); versioned {
 		c.versions[version] = v
+	} else {
+		c.pods[p] = v
 	}
 	c.mu.Unlock()
 	return v
 }
 
-// size is the number of cached pod objects and nodes with memos.
+// size is the number of cached pods (by pointer or by version) and nodes with memos.
 func (c *limitCache) size() (pods, nodes int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.pods), c.nodes.len()
+	return len(c.pods) + len(c.versions), c.nodes.len()
 }
 
 // maintain runs once per scheduling cycle (PreFilter, PreScore). It publishes the node
@@ -293,7 +305,7 @@ func (c *limitCache) size() (pods, nodes int) {
 func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
 	c.nodes.publish()
 	c.mu.RLock()
-	n, above := len(c.pods)+c.nodes.len(), c.sweepAbove
+	n, above := len(c.pods)+len(c.versions)+c.nodes.len(), c.sweepAbove
 	c.mu.RUnlock()
 	if n <= above {
 		return
@@ -325,5 +337,5 @@ func (c *limitCache) maintain(nodes []fwk.NodeInfo) {
 			delete(c.versions, version)
 		}
 	}
-	c.sweepAbove = max(c.minSweep, 2*(len(c.pods)+c.nodes.len()))
+	c.sweepAbove = max(c.minSweep, 2*(len(c.pods)+len(c.versions)+c.nodes.len()))
 }

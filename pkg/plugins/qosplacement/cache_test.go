@@ -443,3 +443,38 @@ func hasMemoOf(c *limitCache, ni fwk.NodeInfo) bool {
 	}
 	return false
 }
+
+// The first object of a pod the cache meets is typically the scheduler's assumed copy,
+// replaced by the informer's bound object (a new resourceVersion) a cycle or two later:
+// the cache keys such pods by version, so it keeps neither object alive, and the sweep
+// drops the version no NodeInfo holds any more. Pods without a version (never from an
+// API server) are keyed by pointer.
+func TestPodsWithAVersionAreNotKeptAliveByTheCache(t *testing.T) {
+	c := newLimitCache(func(p *v1.Pod) int64 { return 1 })
+	c.minSweep, c.sweepAbove = 1, 1
+	assumed := burstable("1Gi")
+	assumed.UID, assumed.ResourceVersion = "uid-1", "10"
+	bound := assumed.DeepCopy()
+	bound.ResourceVersion = "11"
+	unversioned := burstable("1Gi")
+	c.nodeSum(nodeInfo("n", "8Gi", assumed, unversioned))
+	ni := nodeInfo("n", "8Gi", bound, unversioned)
+	if got := c.nodeSum(ni); got != 2 {
+		t.Fatalf("sum %d, want 2", got)
+	}
+	for _, p := range []*v1.Pod{assumed, bound} {
+		if _, ok := c.pods[p]; ok {
+			t.Errorf("pod with resourceVersion %s is held by pointer", p.ResourceVersion)
+		}
+	}
+	if _, ok := c.pods[unversioned]; !ok {
+		t.Errorf("a pod without a version is not found by pointer")
+	}
+	c.maintain([]fwk.NodeInfo{ni})
+	if _, ok := c.versions[podVersion{"uid-1", "10"}]; ok {
+		t.Errorf("the assumed copy's version survived the sweep")
+	}
+	if _, ok := c.versions[podVersion{"uid-1", "11"}]; !ok {
+		t.Errorf("the bound object's version was swept while a NodeInfo holds it")
+	}
+}
