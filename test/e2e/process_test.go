@@ -172,10 +172,20 @@ func TestSchedulerLogShowsNoErrorsOnTheLocalCluster(t *testing.T) {
 	if _, err := cp.WaitForPod(ctx, ns, pod.Name, 30*time.Second, "bound", localcluster.IsBound); err != nil {
 		t.Fatal(err)
 	}
-	// /metrics authenticates the caller with the client CA and request-header settings
-	// from that configmap: by the time it answers, they have been read.
 	if code, _, err := p.Get(ctx, "/metrics", cp.Config.BearerToken); err != nil || code != 200 {
 		t.Fatalf("/metrics with an admin token: %d %v", code, err)
+	}
+	// The client CA and request-header controllers read that configmap through
+	// informers whose sync upstream polls every 100ms. A SIGTERM before they report
+	// synced makes each log "Unable to sync caches": a shutdown race, not a missing
+	// configmap. Wait for every sync the log announced, so the stop below is the
+	// normal one a user makes.
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		log := p.Log()
+		waiting := strings.Count(log, `"Waiting for caches to sync"`)
+		return waiting > 0 && strings.Count(log, `"Caches are synced"`) >= waiting, nil
+	}); err != nil {
+		t.Fatalf("berth-scheduler's informers did not all sync in 30s:\n%s", p.Log())
 	}
 
 	if !p.Stop(10 * time.Second) {
