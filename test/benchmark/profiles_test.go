@@ -49,8 +49,9 @@ type profile struct {
 }
 
 // standardProfiles renders upstream's default profile and berth's recommended one,
-// the latter from the very file the deployment ships. Both are named
-// default-scheduler, the name scheduler_perf's pods and its throughput metrics use.
+// the latter from the very file the deployment ships, then the -variant profiles. All
+// are named default-scheduler, the name scheduler_perf's pods and its throughput
+// metrics use.
 func standardProfiles() ([]profile, error) {
 	upstream := profile{name: "default", base: []byte(defaultProfileConfig)}
 	berth := profile{name: "berth", base: manifests.SchedulerConfig, mutate: func(cfg *localcluster.SchedulerConfig) error {
@@ -61,7 +62,10 @@ func standardProfiles() ([]profile, error) {
 		cfg.Profiles[0].SchedulerName = ptr.To("default-scheduler")
 		return nil
 	}}
-	out := []profile{upstream, berth}
+	out, err := withVariants([]profile{upstream, berth}, variantSpecs)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		path, err := out[i].render(filepath.Join(workDir, out[i].name), nil)
 		if err != nil {
@@ -197,7 +201,8 @@ func TestProfilePluginConfigRendersIntoBothProfiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := map[string]any{"name": "Case" + strings.ReplaceAll(tt.name, " ", "_"), profilePluginConfigKey: tt.value}
-			for _, p := range profiles {
+			// The two standard profiles; -variant ones have their own pluginConfig.
+			for _, p := range profiles[:2] {
 				path, err := p.configFor(tc)
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

@@ -223,9 +223,9 @@ var summaryRows = []summaryRow{
 	{batchedTitle, "", nil, "", "pods"},
 }
 
-// summarize reads the data items written since since and prints, per workload, both
-// profiles' figures and berth/default: the median over the runs (-rounds) when there
-// are several. The table also goes to summary_<time>.md in the data items directory.
+// summarize reads the data items written since since and prints, per workload, every
+// profile's figures and its ratio to default's: the median over the runs (-rounds) when
+// there are several. The table also goes to summary_<time>.md in the data items directory.
 func summarize(since time.Time) error {
 	cases, err := loadTestCases()
 	if err != nil {
@@ -303,6 +303,11 @@ func summarize(since time.Time) error {
 		workloads = append(workloads, w)
 	}
 	sort.Strings(workloads)
+	// -variant profiles get two more columns each, after berth's.
+	var variants []string
+	for _, p := range profiles[min(2, len(profiles)):] {
+		variants = append(variants, p.name)
+	}
 	for _, w := range workloads {
 		def, berth := figures[w]["default"], figures[w]["berth"]
 		runs := max(len(def[wallTime]), len(berth[wallTime]))
@@ -310,14 +315,23 @@ func summarize(since time.Time) error {
 		if runs > 1 {
 			sb.WriteString(", medians")
 		}
-		sb.WriteString(")\n\n| figure | default profile | berth profile | berth/default |\n|---|---:|---:|---:|\n")
+		sb.WriteString(")\n\n| figure | default profile | berth profile | berth/default |")
+		for _, v := range variants {
+			fmt.Fprintf(&sb, " %s | %s/default |", v, v)
+		}
+		sb.WriteString("\n|---|---:|---:|---:|" + strings.Repeat("---:|---:|", len(variants)) + "\n")
 		for _, row := range summaryRows {
 			d, okD := median(def[row.title])
 			x, okB := median(berth[row.title])
 			if !okD && !okB {
 				continue
 			}
-			fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s |\n", row.title, row.unit, num(d, okD), num(x, okB), ratio(x, okB, d, okD))
+			fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s |", row.title, row.unit, num(d, okD), num(x, okB), ratio(x, okB, d, okD))
+			for _, v := range variants {
+				y, okV := median(figures[w][v][row.title])
+				fmt.Fprintf(&sb, " %s | %s |", num(y, okV), ratio(y, okV, d, okD))
+			}
+			sb.WriteString("\n")
 		}
 	}
 	out := sb.String()
