@@ -216,14 +216,7 @@ func TestProfilePluginConfigRendersIntoBothProfiles(t *testing.T) {
 				if path == p.configPath {
 					t.Fatalf("%s: the test case got the profile's own configuration", p.name)
 				}
-				raw, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var cfg configv1.KubeSchedulerConfiguration
-				if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-					t.Fatal(err)
-				}
+				cfg := readRendered(t, path)
 				var got []string
 				for _, pc := range cfg.Profiles[0].PluginConfig {
 					got = append(got, pc.Name)
@@ -255,4 +248,18 @@ func TestConfigWithoutProfilePluginConfigIsTheProfiles(t *testing.T) {
 			t.Errorf("%s: got %q, %v; want %q", p.name, path, err, p.configPath)
 		}
 	}
+}
+
+// readRendered reads back a configuration render wrote.
+func readRendered(t *testing.T, path string) configv1.KubeSchedulerConfiguration {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg configv1.KubeSchedulerConfiguration
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -160,15 +160,7 @@ pluginConfig:
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cfg configv1.KubeSchedulerConfiguration
-		if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		return cfg.Profiles[0]
+		return readRendered(t, path).Profiles[0]
 	}
 	berth, variant := render(out[1]), render(out[2])
 
