@@ -297,17 +297,31 @@ func summarize(since time.Time) error {
 	if len(figures) == 0 {
 		return nil
 	}
+	// -variant profiles get two more columns each, after berth's.
+	var variants []string
+	for _, p := range profiles[min(2, len(profiles)):] {
+		variants = append(variants, p.name)
+	}
+	out := summaryTable(figures, variants)
+	fmt.Print(out)
+	path := filepath.Join(dir, "summary_"+since.Format("2006-01-02T15-04-05")+".md")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nsummary: %s\n", path)
+	return nil
+}
+
+// summaryTable renders figures[workload][profile][row title] (one value per run) as one
+// table per workload: default's and berth's medians and berth/default, then each
+// variant's median and its ratio to default's.
+func summaryTable(figures map[string]map[string]map[string][]float64, variants []string) string {
 	var sb strings.Builder
 	workloads := make([]string, 0, len(figures))
 	for w := range figures {
 		workloads = append(workloads, w)
 	}
 	sort.Strings(workloads)
-	// -variant profiles get two more columns each, after berth's.
-	var variants []string
-	for _, p := range profiles[min(2, len(profiles)):] {
-		variants = append(variants, p.name)
-	}
 	for _, w := range workloads {
 		def, berth := figures[w]["default"], figures[w]["berth"]
 		runs := max(len(def[wallTime]), len(berth[wallTime]))
@@ -334,14 +348,7 @@ func summarize(since time.Time) error {
 			sb.WriteString("\n")
 		}
 	}
-	out := sb.String()
-	fmt.Print(out)
-	path := filepath.Join(dir, "summary_"+since.Format("2006-01-02T15-04-05")+".md")
-	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("\nsummary: %s\n", path)
-	return nil
+	return sb.String()
 }
 
 func median(v []float64) (float64, bool) {

@@ -270,3 +270,27 @@ func TestShippedVariantsAreConfigurationsBerthSchedulerAccepts(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryHasTwoColumnsPerVariant checks the table as a reader sees it: a
+// variant's median and its ratio to default's after berth's, and "–" where a profile
+// has no figure.
+func TestSummaryHasTwoColumnsPerVariant(t *testing.T) {
+	figures := map[string]map[string]map[string][]float64{
+		"PreemptionAsync/1000Nodes": {
+			"default":  {"throughput, average": {300, 296}, wallTime: {8, 8}},
+			"berth":    {"throughput, average": {259, 261}, wallTime: {9, 9}},
+			"pack-off": {"throughput, average": {303, 303}},
+		},
+	}
+	want := `
+#### PreemptionAsync/1000Nodes (2 run(s), medians)
+
+| figure | default profile | berth profile | berth/default | pack-off | pack-off/default |
+|---|---:|---:|---:|---:|---:|
+| throughput, average (pods/s) | 298 | 260 | 0.87 | 303 | 1.02 |
+| measured phase, wall time (s) | 8 | 9 | 1.12 | – | – |
+`
+	if got := summaryTable(figures, []string{"pack-off"}); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
