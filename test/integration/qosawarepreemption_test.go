@@ -730,11 +730,13 @@ const qapVanishLabel = "berth.test/vanish"
 
 // qapVanishingVictims registers a validating admission webhook (served here, called by
 // the real API server) on the status updates of pods labelled qapVanishLabel=value.
-// When the scheduler adds DisruptionTarget to such a pod, the webhook deletes the pod
-// at once and lets the update through, which then finds the pod gone: the Executor's
-// patch returns NotFound, as it does when a victim is deleted by someone else between
-// the dry run and the eviction. It returns how many victims it removed so far.
-func qapVanishingVictims(t *testing.T, value string) func() int32 {
+// When the scheduler adds DisruptionTarget to such a pod, the webhook deletes every pod
+// so labelled in the namespace at once, waits hold, and lets the update through, which
+// then finds the pod gone: the Executor's patch returns NotFound, as it does when a
+// victim is deleted by someone else between the dry run and the eviction, and so does
+// its patch of any other victim of the same preemption. It returns how many victims it
+// removed so far.
+func qapVanishingVictims(t *testing.T, value string, hold time.Duration) func() int32 {
 	t.Helper()
 	var removed atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -748,11 +750,19 @@ func qapVanishingVictims(t *testing.T, value string) func() int32 {
 		if err := json.Unmarshal(req.Object.Raw, &pod); err == nil && (req.DryRun == nil || !*req.DryRun) {
 			for _, c := range pod.Status.Conditions {
 				if c.Type == v1.DisruptionTarget && c.Reason == v1.PodReasonPreemptionByScheduler {
-					err := cp.Client.CoreV1().Pods(req.Namespace).Delete(context.Background(), req.Name,
-						metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
-					if err == nil {
-						removed.Add(1)
+					ctx := context.Background()
+					labelled, err := cp.Client.CoreV1().Pods(req.Namespace).List(ctx, metav1.ListOptions{LabelSelector: qapVanishLabel + "=" + value})
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+						return
 					}
+					for _, p := range labelled.Items {
+						err := cp.Client.CoreV1().Pods(req.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+						if err == nil {
+							removed.Add(1)
+						}
+					}
+					time.Sleep(hold) // the scenario's timing, not a wait for an outcome
 				}
 			}
 		}
@@ -803,7 +813,7 @@ func qapVanishingVictims(t *testing.T, value string) func() int32 {
 func TestQoSAwarePreemptionVictimAlreadyGone(t *testing.T) {
 	classes := qapClasses(t, "gone")
 	qapRun(t, "gone", nil, func(e *qapEnv) {
-		removed := qapVanishingVictims(t, e.ns)
+		removed := qapVanishingVictims(t, e.ns, 0)
 		node := e.node("n1", "4", 10)
 		e.running(e.pin(harness.BurstablePod(e.ns, "victim", harness.Resources{v1.ResourceCPU: "4"}, nil).
 			Label(qapVanishLabel, e.ns), classes["low"]))
@@ -837,4 +847,34 @@ func TestQoSAwarePreemptionVictimAlreadyGone(t *testing.T) {
 			t.Errorf("%s: berth_preemption_victims_total{qos_class=Burstable} rose by %v for a victim that was already gone", e.profile, d)
 		}
 	})
+}
+
+// TestQoSAwarePreemptionWakesThePreemptorWhenNoDeletionEventWillCome reproduces
+// kubernetes/kubernetes#141694 on the real control plane, under async preemption (on by
+// default). The preemptor must evict two victims. While the Executor evicts the first,
+// both are deleted by someone else (the webhook), and the scheduler handles both
+// deletions while PreEnqueue still gates the preemptor (its preemption is running, its
+// last victim not yet registered): the events are spent. The last victim's eviction
+// then finds it gone, which sends no event. Upstream's DefaultPreemption leaves the
+// preemptor in the unschedulable pool until the 5-minute flush; berth activates it, so
+// it is bound within waitBound's 30 s.
+func TestQoSAwarePreemptionWakesThePreemptorWhenNoDeletionEventWillCome(t *testing.T) {
+	classes := qapClasses(t, "wake")
+	prof := qapProfiles(nil)[0]
+	e := &qapEnv{t: t, ns: newNamespace(t), prefix: "qosawarepreemption-wake-" + prof.name, profile: prof.name}
+	startBerth(t, prof.mutate)
+	// Two seconds for the deletions to reach the scheduler while the first eviction waits.
+	removed := qapVanishingVictims(t, e.ns, 2*time.Second)
+	node := e.node("n1", "4", 10)
+	for _, name := range []string{"victim-a", "victim-b"} {
+		e.running(e.pin(harness.BurstablePod(e.ns, name, harness.Resources{v1.ResourceCPU: "2"}, nil).
+			Label(qapVanishLabel, e.ns), classes["low"]))
+	}
+	preemptor := e.pin(harness.BurstablePod(e.ns, "preemptor", harness.Resources{v1.ResourceCPU: "4"}, nil), classes["high"])
+	if got := e.preempts(preemptor, []string{"victim-a", "victim-b"}); got != node {
+		t.Errorf("preemptor bound to %s, want %s", got, node)
+	}
+	if n := removed(); n != 2 {
+		t.Fatalf("the webhook removed %d victims, want both: the test does not exercise victims already gone", n)
+	}
 }

@@ -101,13 +101,17 @@ func (r *holdingRecorder) WithLogger(logger klog.Logger) events.EventRecorderLog
 
 // instrumentExecutor wraps the Executor's PreemptPod, its documented hook: after
 // upstream's eviction, a victim upstream announced is counted and its event recorded,
-// completed; a victim upstream found already gone (or failed to evict) is neither.
+// completed; a victim upstream failed to evict is neither, and one it found already
+// gone also wakes the preemptor (activateIfNoEventWillCome).
 func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *heldEvents) {
 	preempt := e.PreemptPod
 	e.PreemptPod = func(ctx context.Context, c preemption.Candidate, preemptor preemption.ExecutorPreemptor, victim *v1.Pod, pluginName string) (bool, error) {
 		inMemory, err := preempt(ctx, c, preemptor, victim, pluginName)
 		ev, preempted := held.take(heldKey{victim: victim.UID, preemptor: preemptor.UID()})
 		if !preempted {
+			if err == nil && !inMemory {
+				pl.activateIfNoEventWillCome(ctx, preemptor, victim)
+			}
 			return inMemory, err
 		}
 		class := qos.GetPodQOS(victim)
@@ -118,6 +122,32 @@ func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *h
 		}
 		return inMemory, err
 	}
+}
+
+// activateIfNoEventWillCome moves the preemptor back to the active queue when
+// upstream's Executor found a victim already deleted (its patch or delete answered
+// NotFound: no event, (false, nil)). Under async preemption the preemptor waits, gated
+// by PreEnqueue while its preemption runs, for an assigned-pod deletion to re-check the
+// gate. A victim already gone sends none from this eviction, and its own deletion may
+// have been handled while the gate was still shut: kubernetes/kubernetes#141694 (a
+// redundant preemption of a victim the cache still held). The preemptor then sat in the
+// unschedulable pool until the 5-minute flush: some of scheduler_perf's PreemptionBasic
+// runs stalled so, under either profile (docs/benchmarks.md). Upstream activates the preemptor
+// itself only on an error or an in-memory last victim; its open fix (#142294)
+// activates on every completion. Activating here is safe whatever the timing:
+// PreEnqueue still gates the preemptor while its last victim is pending (so the
+// deletion event path is unchanged), the queue records it for a preemptor still in its
+// cycle, and it is a no-op for one already active.
+func (pl *QoSAwarePreemption) activateIfNoEventWillCome(ctx context.Context, preemptor preemption.ExecutorPreemptor, victim *v1.Pod) {
+	if !pl.asyncPreemption {
+		// Synchronous preemption: the preemptor is still in its cycle and comes back
+		// through the events of that cycle.
+		return
+	}
+	logger := klog.FromContext(ctx)
+	logger.V(2).Info("Victim was already gone; activating the preemptor, no deletion event will follow",
+		"preemptor", klog.KObj(preemptor), "victim", klog.KObj(victim))
+	pl.fh.Activate(logger, preemptor.Pods())
 }
 
 // victimNote is upstream's note completed with berth's detail, e.g. "Preempted by pod

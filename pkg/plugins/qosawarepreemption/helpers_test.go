@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -126,6 +127,29 @@ func (r *recorder) Eventf(regarding, _ runtime.Object, _, reason, _, note string
 
 func (r *recorder) WithLogger(klog.Logger) events.EventRecorderLogger { return r }
 
+// activator stands for the scheduling queue's Activate: it records the pods the plugin
+// asks to move back to the active queue.
+type activator struct {
+	mu        sync.Mutex
+	activated []string
+}
+
+var _ fwk.PodActivator = &activator{}
+
+func (a *activator) Activate(_ klog.Logger, pods map[string]*v1.Pod) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range pods {
+		a.activated = append(a.activated, p.Name)
+	}
+}
+
+func (a *activator) pods() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.activated)
+}
+
 // on returns "reason: note" of every event about the named object.
 func (r *recorder) on(object string) []string {
 	r.mu.Lock()
@@ -167,6 +191,7 @@ type testEnv struct {
 	cs        *clientsetfake.Clientset
 	informers informers.SharedInformerFactory
 	recorder  *recorder
+	activator *activator
 }
 
 func newTestEnv(t testing.TB, nodes []*v1.Node, pods []*v1.Pod, pdbs []*policy.PodDisruptionBudget, pending ...*v1.Pod) *testEnv {
@@ -188,6 +213,7 @@ func newTestEnv(t testing.TB, nodes []*v1.Node, pods []*v1.Pod, pdbs []*policy.P
 	cs := clientsetfake.NewClientset(objs...)
 	inf := informers.NewSharedInformerFactory(cs, 0)
 	recorder := &recorder{}
+	activator := &activator{}
 	snap := &swapSnapshot{internalcache.NewSnapshot(pods, nodes)}
 	fts := plfeature.Features{}
 	fw, err := tf.NewFramework(ctx, []tf.RegisterPluginFunc{
@@ -200,6 +226,7 @@ func newTestEnv(t testing.TB, nodes []*v1.Node, pods []*v1.Pod, pdbs []*policy.P
 	}, "",
 		frameworkruntime.WithClientSet(cs),
 		frameworkruntime.WithEventRecorder(recorder),
+		frameworkruntime.WithPodActivator(activator),
 		frameworkruntime.WithInformerFactory(inf),
 		frameworkruntime.WithPodNominator(internalqueue.NewSchedulingQueue(nil, inf)),
 		frameworkruntime.WithSnapshotSharedLister(snap),
@@ -211,7 +238,7 @@ func newTestEnv(t testing.TB, nodes []*v1.Node, pods []*v1.Pod, pdbs []*policy.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{ctx: ctx, fw: fw, snap: snap, cs: cs, informers: inf, recorder: recorder}
+	return &testEnv{ctx: ctx, fw: fw, snap: snap, cs: cs, informers: inf, recorder: recorder, activator: activator}
 }
 
 // berth builds the plugin on the env (synchronous preemption unless fts says otherwise)

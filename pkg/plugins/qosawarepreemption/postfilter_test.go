@@ -346,3 +346,56 @@ func TestVictimEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestAsyncPreemptionActivatesThePreemptorWhenNoDeletionEventWillCome: under async
+// preemption the preemptor waits, gated, for an assigned-pod deletion. A victim the
+// Executor finds already deleted sends none (kubernetes/kubernetes#141694), so berth
+// moves the preemptor back to the active queue itself; a victim it deletes sends its
+// event as usual, and synchronous preemption needs no help either.
+func TestAsyncPreemptionActivatesThePreemptorWhenNoDeletionEventWillCome(t *testing.T) {
+	tests := []struct {
+		name         string
+		async        bool
+		alreadyGone  bool
+		wantActivate bool
+	}{
+		{name: "async, the victim already deleted: the preemptor is activated", async: true, alreadyGone: true, wantActivate: true},
+		{name: "async, the victim deleted by the eviction: its deletion event wakes the preemptor", async: true},
+		{name: "synchronous, the victim already deleted: the preemptor is still in its cycle", alreadyGone: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			victim := burstable("victim", "n1", low, "4", 1)
+			pod := preemptor(high, "2").Obj()
+			e := newTestEnv(t, []*v1.Node{node("n1", "4", "10")}, []*v1.Pod{victim}, nil, pod)
+			if tt.alreadyGone {
+				e.cs.PrependReactor("patch", "pods", func(clienttesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewNotFound(v1.Resource("pods"), victim.Name)
+				})
+			}
+			pl := e.berth(t, nil, plfeature.Features{EnableAsyncPreemption: tt.async})
+			state := e.preFilter(t, pod)
+			if _, status := pl.PostFilter(e.ctx, state, pod, e.nodeStatuses(t, state, pod)); !status.IsSuccess() {
+				t.Fatalf("PostFilter: %v", status)
+			}
+			if tt.async {
+				// The eviction runs after PostFilter, in the Executor's goroutine; it is
+				// over when berth has announced the victim (right after upstream's
+				// eviction returns, where it would activate) or activated the preemptor.
+				err := wait.PollUntilContextTimeout(e.ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+					return len(e.recorder.about("victim", ReasonPreempted)) > 0 || len(e.activator.pods()) > 0, nil
+				})
+				if err != nil {
+					t.Fatalf("the eviction neither announced the victim nor activated the preemptor: %v", err)
+				}
+			}
+			want := []string(nil)
+			if tt.wantActivate {
+				want = []string{pod.Name}
+			}
+			if got := e.activator.pods(); !slices.Equal(got, want) {
+				t.Errorf("activated %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -74,6 +74,10 @@ type QoSAwarePreemption struct {
 	evaluator *preemption.Evaluator
 
 	listNamespaces func(labels.Selector) ([]string, error)
+
+	// asyncPreemption: upstream's Executor evicts victims after the cycle
+	// (SchedulerAsyncPreemption), and the preemptor waits, gated, for their deletion.
+	asyncPreemption bool
 }
 
 var (
@@ -105,7 +109,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Fe
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	pl := &QoSAwarePreemption{fh: h, args: args, upstream: up}
+	pl := &QoSAwarePreemption{fh: h, args: args, upstream: up, asyncPreemption: fts.EnableAsyncPreemption}
 	gap := args.GuaranteedPriorityGap
 	up.IsEligiblePod = func(_ fwk.NodeInfo, victim preemption.Victim, preemptor *v1.Pod) bool {
 		return allowedByGap(gap, victim, preemptor)
