@@ -137,7 +137,8 @@ func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *h
 // activates on every completion. Activating here is safe whatever the timing:
 // PreEnqueue still gates the preemptor while its last victim is pending (so the
 // deletion event path is unchanged), the queue records it for a preemptor still in its
-// cycle, and it is a no-op for one already active.
+// cycle, it is a no-op for one already active, and one waiting out its backoff is tried
+// at once (its victims are gone, which is what it was waiting for).
 func (pl *QoSAwarePreemption) activateIfNoEventWillCome(ctx context.Context, preemptor preemption.ExecutorPreemptor, victim *v1.Pod) {
 	if !pl.asyncPreemption {
 		// Synchronous preemption: the preemptor is still in its cycle and comes back
