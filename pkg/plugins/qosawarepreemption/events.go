@@ -139,11 +139,21 @@ func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *h
 // deletion event path is unchanged), the queue records it for a preemptor still in its
 // cycle, it is a no-op for one already active, and one waiting out its backoff is tried
 // at once (its victims are gone, which is what it was waiting for).
+//
+// Only once the scheduler's informer has seen the victim go: until then its deletion
+// event is still to come and wakes the preemptor as usual, and activating it early
+// would only repeat the cycle, and the redundant preemption, for as long as the
+// informer lags.
 func (pl *QoSAwarePreemption) activateIfNoEventWillCome(ctx context.Context, preemptor preemption.ExecutorPreemptor, victim *v1.Pod) {
 	if !pl.asyncPreemption {
 		// Synchronous preemption: the preemptor is still in its cycle and comes back
 		// through the events of that cycle.
 		return
+	}
+	if pl.podLister != nil {
+		if seen, err := pl.podLister.Pods(victim.Namespace).Get(victim.Name); err == nil && seen.UID == victim.UID {
+			return
+		}
 	}
 	logger := klog.FromContext(ctx)
 	logger.V(2).Info("Victim was already gone; activating the preemptor, no deletion event will follow",

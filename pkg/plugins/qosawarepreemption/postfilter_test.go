@@ -349,44 +349,72 @@ func TestVictimEvents(t *testing.T) {
 
 // TestAsyncPreemptionActivatesThePreemptorWhenNoDeletionEventWillCome: under async
 // preemption the preemptor waits, gated, for an assigned-pod deletion. A victim the
-// Executor finds already deleted sends none (kubernetes/kubernetes#141694), so berth
-// moves the preemptor back to the active queue itself; a victim it deletes sends its
-// event as usual, and synchronous preemption needs no help either.
+// Executor finds already deleted, whose deletion the scheduler's informer has already
+// handled, sends none (kubernetes/kubernetes#141694), so berth moves the preemptor back
+// to the active queue itself. Where an event is still to come (a victim deleted by the
+// eviction, or one the informer has not yet seen go) it does not, nor under
+// synchronous preemption.
 func TestAsyncPreemptionActivatesThePreemptorWhenNoDeletionEventWillCome(t *testing.T) {
+	const (
+		deletedAndSeen    = "deleted, the informer has seen it"     // the scheduler's cache still holds it
+		deletedNotSeen    = "deleted, the informer has not seen it" // the API answers NotFound, the informer lags
+		deletedByEviction = "deleted by the eviction"
+	)
 	tests := []struct {
 		name         string
 		async        bool
-		alreadyGone  bool
+		victim       string
 		wantActivate bool
 	}{
-		{name: "async, the victim already deleted: the preemptor is activated", async: true, alreadyGone: true, wantActivate: true},
-		{name: "async, the victim deleted by the eviction: its deletion event wakes the preemptor", async: true},
-		{name: "synchronous, the victim already deleted: the preemptor is still in its cycle", alreadyGone: true},
+		{name: "async, the victim already deleted and its deletion handled: the preemptor is activated", async: true, victim: deletedAndSeen, wantActivate: true},
+		{name: "async, the victim already deleted but its deletion still to come: that event wakes the preemptor", async: true, victim: deletedNotSeen},
+		{name: "async, the victim deleted by the eviction: its deletion event wakes the preemptor", async: true, victim: deletedByEviction},
+		{name: "synchronous, the victim already deleted: the preemptor is still in its cycle", victim: deletedAndSeen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			victim := burstable("victim", "n1", low, "4", 1)
 			pod := preemptor(high, "2").Obj()
 			e := newTestEnv(t, []*v1.Node{node("n1", "4", "10")}, []*v1.Pod{victim}, nil, pod)
-			if tt.alreadyGone {
+			pl := e.berth(t, nil, plfeature.Features{EnableAsyncPreemption: tt.async})
+			switch tt.victim {
+			case deletedAndSeen:
+				// Gone from the API and from the informer; the snapshot still holds it.
+				if err := e.cs.CoreV1().Pods(victim.Namespace).Delete(e.ctx, victim.Name, metav1.DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				err := wait.PollUntilContextTimeout(e.ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+					_, err := pl.podLister.Pods(victim.Namespace).Get(victim.Name)
+					return apierrors.IsNotFound(err), nil
+				})
+				if err != nil {
+					t.Fatalf("the informer never saw the victim's deletion: %v", err)
+				}
+			case deletedNotSeen:
 				e.cs.PrependReactor("patch", "pods", func(clienttesting.Action) (bool, runtime.Object, error) {
 					return true, nil, apierrors.NewNotFound(v1.Resource("pods"), victim.Name)
 				})
 			}
-			pl := e.berth(t, nil, plfeature.Features{EnableAsyncPreemption: tt.async})
 			state := e.preFilter(t, pod)
 			if _, status := pl.PostFilter(e.ctx, state, pod, e.nodeStatuses(t, state, pod)); !status.IsSuccess() {
 				t.Fatalf("PostFilter: %v", status)
 			}
 			if tt.async {
-				// The eviction runs after PostFilter, in the Executor's goroutine; it is
-				// over when berth has announced the victim (right after upstream's
-				// eviction returns, where it would activate) or activated the preemptor.
+				// The eviction runs after PostFilter, in the Executor's goroutine. Wait
+				// for what ends it in each case: the activation, berth's victim event
+				// (recorded right after upstream's eviction returns, where it would
+				// activate), or the Executor letting go of the preemptor.
 				err := wait.PollUntilContextTimeout(e.ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-					return len(e.recorder.about("victim", ReasonPreempted)) > 0 || len(e.activator.pods()) > 0, nil
+					switch tt.victim {
+					case deletedAndSeen:
+						return len(e.activator.pods()) > 0, nil
+					case deletedByEviction:
+						return len(e.recorder.about("victim", ReasonPreempted)) > 0, nil
+					}
+					return !pl.upstream.Executor.IsPodRunningPreemption(pod.UID), nil
 				})
 				if err != nil {
-					t.Fatalf("the eviction neither announced the victim nor activated the preemptor: %v", err)
+					t.Fatalf("the eviction did not end: %v", err)
 				}
 			}
 			want := []string(nil)

@@ -27,6 +27,7 @@ import (
 	policy "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	extenderv1 "k8s.io/kube-scheduler/extender/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
@@ -78,6 +79,9 @@ type QoSAwarePreemption struct {
 	// asyncPreemption: upstream's Executor evicts victims after the cycle
 	// (SchedulerAsyncPreemption), and the preemptor waits, gated, for their deletion.
 	asyncPreemption bool
+	// podLister is the scheduler's pod informer (the one upstream's PreEnqueue gate
+	// reads): whether it has seen a victim's deletion yet. Nil without informers.
+	podLister corelisters.PodLister
 }
 
 var (
@@ -116,6 +120,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, fts plfeature.Fe
 	}
 	up.MoreImportantVictim = moreImportantVictim
 	if f := h.SharedInformerFactory(); f != nil {
+		pl.podLister = f.Core().V1().Pods().Lister()
 		nsLister := f.Core().V1().Namespaces().Lister()
 		pl.listNamespaces = func(sel labels.Selector) ([]string, error) {
 			list, err := nsLister.List(sel)
