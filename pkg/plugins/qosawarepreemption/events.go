@@ -131,10 +131,10 @@ func (pl *QoSAwarePreemption) instrumentExecutor(e *preemption.Executor, held *h
 // gate. A victim already gone sends none from this eviction, and its own deletion may
 // have been handled while the gate was still shut: kubernetes/kubernetes#141694 (a
 // redundant preemption of a victim the cache still held). The preemptor then sat in the
-// unschedulable pool until the 5-minute flush: some of scheduler_perf's PreemptionBasic
-// runs stalled so, under either profile (docs/benchmarks.md). Upstream activates the preemptor
-// itself only on an error or an in-memory last victim; its open fix (#142294)
-// activates on every completion. Activating here is safe whatever the timing:
+// unschedulable pool until the 5-minute flush: some of scheduler_perf's
+// PreemptionBasic runs stalled so, under either profile (docs/benchmarks.md). Upstream
+// activates the preemptor itself only on an error or an in-memory last victim; its open
+// fix (#142294) activates on every completion. Activating here is safe whatever the timing:
 // PreEnqueue still gates the preemptor while its last victim is pending (so the
 // deletion event path is unchanged), the queue records it for a preemptor still in its
 // cycle, it is a no-op for one already active, and one waiting out its backoff is tried

@@ -2,6 +2,7 @@ package qosawarepreemption
 
 import (
 	"context"
+	"flag"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/component-base/metrics/testutil"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	plfeature "k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
@@ -373,6 +376,17 @@ func TestAsyncPreemptionActivatesThePreemptorWhenNoDeletionEventWillCome(t *test
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// The Executor's goroutine logs through klog's global logger; capture it at
+			// the verbosity the line is written at.
+			logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.BufferLogs(true), ktesting.Verbosity(2)))
+			klog.SetLogger(logger)
+			t.Cleanup(klog.ClearLogger)
+			var flags flag.FlagSet
+			klog.InitFlags(&flags)
+			if err := flags.Set("v", "2"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = flags.Set("v", "0") })
 			victim := burstable("victim", "n1", low, "4", 1)
 			pod := preemptor(high, "2").Obj()
 			e := newTestEnv(t, []*v1.Node{node("n1", "4", "10")}, []*v1.Pod{victim}, nil, pod)
@@ -423,6 +437,13 @@ func TestAsyncPreemptionActivatesThePreemptorWhenNoDeletionEventWillCome(t *test
 			}
 			if got := e.activator.pods(); !slices.Equal(got, want) {
 				t.Errorf("activated %q, want %q", got, want)
+			}
+			// What an operator reads in the scheduler's log at verbosity 2 (klog's text
+			// format quotes the message; the test buffer does not).
+			const line = `INFO Victim was already gone; activating the preemptor, no deletion event will follow preemptor="default/preemptor" victim="default/victim"`
+			logged := logger.GetSink().(ktesting.Underlier).GetBuffer().String()
+			if got := strings.Contains(logged, line); got != tt.wantActivate {
+				t.Errorf("log has %s: %v, want %v; log:\n%s", line, got, tt.wantActivate, logged)
 			}
 		})
 	}
