@@ -70,7 +70,7 @@ func runProfiles(b *testing.B, tc map[string]any, order []profile) {
 		// The topic names the data items file and, with the test case name (the
 		// profile's), the per-workload .dat files.
 		topic := fmt.Sprintf("%s-%s", tc["name"], p.name)
-		perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry(), recordBatching(tc))
+		perf.RunBenchmarkPerfScheduling(b, path, topic, plugins.Registry(), recordCounters(tc))
 	}
 }
 
@@ -221,6 +221,7 @@ var summaryRows = []summaryRow{
 	{"PostFilter (preemption), average", "scheduler_framework_extension_point_duration_seconds", map[string]string{"extension_point": "PostFilter"}, "Average", "ms"},
 	{"heap in use, average", "heap_memory_usage", nil, "Average", "MB"},
 	{batchedTitle, "", nil, "", "pods"},
+	{visitsTitle, "", nil, "", "nodes"},
 }
 
 // summarize reads the data items written since since and prints, per workload, every
@@ -287,11 +288,13 @@ func summarize(since time.Time) error {
 		}
 	}
 	for w := range figures {
-		for prof, runs := range batchedFigures(w) {
+		for prof, rows := range countedFigures(w) {
 			if figures[w][prof] == nil {
 				figures[w][prof] = map[string][]float64{}
 			}
-			figures[w][prof][batchedTitle] = runs
+			for title, runs := range rows {
+				figures[w][prof][title] = runs
+			}
 		}
 	}
 	if len(figures) == 0 {

@@ -1,0 +1,198 @@
+//go:build benchmark
+
+package benchmark
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	compbasemetrics "k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
+	"k8s.io/kubernetes/pkg/scheduler/metrics"
+	perf "k8s.io/kubernetes/test/integration/scheduler_perf"
+	"k8s.io/kubernetes/test/utils/client-go/ktesting"
+)
+
+// scheduler_perf only collects histograms, and only over the measured phase; the
+// figures here come from the scheduler's counters, which the benchmark reads itself
+// at the end of each workload, so they cover the whole workload (its unmeasured pods
+// included). Every profile runs as v1.DefaultSchedulerName (writeProfileCase).
+
+const (
+	// evaluationMetric counts every call of a plugin at an extension point, per
+	// profile: the framework's instrumented wrapper increments it before the plugin
+	// runs, whatever the plugin returns.
+	evaluationMetric = "scheduler_plugin_evaluation_total"
+	// attemptsMetric counts scheduling attempts per result and profile.
+	attemptsMetric = "scheduler_schedule_attempts_total"
+	// visitProbe is the plugin whose Filter calls count node visits: the first filter
+	// of both profiles and of every variant, with no PreFilter that could skip it, so
+	// the framework calls it once for every NodeInfo it filters (twice for a node with
+	// nominated pods, and for each node a preemption's dry run tries).
+	visitProbe = names.NodeUnschedulable
+)
+
+// visitsTitle is the summary row of nodes visited per attempt. It is the figure that
+// tells packing's cost from a slower plugin: a profile that leaves fewer nodes
+// feasible makes each cycle filter more nodes to find the sample it scores.
+const visitsTitle = "nodes filtered per scheduling attempt (whole workload)"
+
+var (
+	countedMu sync.Mutex
+	// counted[workload][profile][row title] holds one value per run.
+	counted = map[string]map[string]map[string][]float64{}
+)
+
+// recordCounters is scheduler_perf's prepare hook: it runs once the workload's
+// scheduler is up, and its cleanup once the workload is done but before scheduler_perf
+// resets the metrics (cleanups run last-registered first). It records the counter
+// figures of the run and fails the run when a counter that must move did not.
+func recordCounters(tc map[string]any) perf.SchedulerPerfOption {
+	expect, _ := tc[expectBatchingKey].(bool)
+	return perf.WithPrepareFn(func(tCtx ktesting.TContext) error {
+		tb := tCtx.TB()
+		tb.Cleanup(func() {
+			// BenchmarkPerfScheduling/<test case>/<profile>/<workload, may hold "/">
+			parts := nameParts(tb.Name())
+			if len(parts) < 4 {
+				tb.Errorf("unexpected benchmark name %q", tb.Name())
+				return
+			}
+			workload, prof := parts[1]+"/"+strings.Join(parts[3:], "/"), parts[2]
+			figures, err := readCounters(legacyregistry.DefaultGatherer)
+			if err != nil {
+				tb.Error(err)
+				return
+			}
+			countedMu.Lock()
+			if counted[workload] == nil {
+				counted[workload] = map[string]map[string][]float64{}
+			}
+			if counted[workload][prof] == nil {
+				counted[workload][prof] = map[string][]float64{}
+			}
+			for title, v := range figures {
+				counted[workload][prof][title] = append(counted[workload][prof][title], v)
+			}
+			countedMu.Unlock()
+			tb.Logf("%s: %s: %v pods placed by opportunistic batching, %.1f nodes filtered per scheduling attempt", workload, prof, figures[batchedTitle], figures[visitsTitle])
+			if tb.Failed() {
+				return
+			}
+			checkBatching(tb, workload, prof, expect, figures[batchedTitle])
+		})
+		return nil
+	})
+}
+
+// readCounters returns the run's counter figures by summary row title. It fails if the
+// scheduler made attempts but the visit probe was never called: the figure would
+// silently read 0 if upstream renamed the metric or its labels, or the probe left the
+// profile.
+func readCounters(g compbasemetrics.Gatherer) (map[string]float64, error) {
+	batched, err := counterSum(g, batchAttemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.BatchAttemptHintUsed})
+	if err != nil {
+		return nil, err
+	}
+	attempts, err := counterSum(g, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName})
+	if err != nil {
+		return nil, err
+	}
+	visits, err := counterSum(g, evaluationMetric, map[string]string{"profile": v1.DefaultSchedulerName, "plugin": visitProbe, "extension_point": metrics.Filter})
+	if err != nil {
+		return nil, err
+	}
+	figures := map[string]float64{batchedTitle: batched}
+	if attempts > 0 {
+		if visits == 0 {
+			return nil, fmt.Errorf("%s: %v scheduling attempts, but %s{plugin=%q, extension_point=%q} is 0: the %q row cannot be computed", v1.DefaultSchedulerName, attempts, evaluationMetric, visitProbe, metrics.Filter, visitsTitle)
+		}
+		figures[visitsTitle] = visits / attempts
+	}
+	return figures, nil
+}
+
+// counterSum adds up the counters of family name whose labels include match. A
+// counter never incremented is not gathered at all: that is 0.
+func counterSum(g compbasemetrics.Gatherer, name string, match map[string]string) (float64, error) {
+	families, err := g.Gather()
+	if err != nil {
+		return 0, fmt.Errorf("gathering %s: %w", name, err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labelsMatch(labels, match) {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n, nil
+}
+
+// countedFigures returns counted's runs for workload: [profile][row title].
+func countedFigures(workload string) map[string]map[string][]float64 {
+	countedMu.Lock()
+	defer countedMu.Unlock()
+	return counted[workload]
+}
+
+// TestReadCountersDividesFilterVisitsByAttempts drives the scheduler's own metrics
+// (the objects and helpers the framework increments, not copies of their names) and
+// reads them back as the summary does: only the profile every benchmark profile runs
+// as counts, and a run whose attempts left the visit probe at 0 is an error.
+func TestReadCountersDividesFilterVisitsByAttempts(t *testing.T) {
+	metrics.Register()
+	legacyregistry.Reset()
+	t.Cleanup(legacyregistry.Reset)
+
+	const prof = v1.DefaultSchedulerName
+	metrics.PodScheduled(prof, 0.01)
+	metrics.PodScheduled(prof, 0.01)
+	metrics.PodUnschedulable(prof, 0.01)
+	metrics.PodScheduled("other-scheduler", 0.01)
+	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeUnschedulable, metrics.Filter, prof).Add(1260)
+	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeUnschedulable, metrics.Filter, "other-scheduler").Add(5000)
+	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeResourcesFit, metrics.Filter, prof).Add(900)
+	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeUnschedulable, metrics.Score, prof).Add(7)
+	metrics.BatchAttemptStats.WithLabelValues(prof, metrics.BatchAttemptHintUsed).Add(2)
+	metrics.BatchAttemptStats.WithLabelValues(prof, metrics.BatchAttemptNoHint).Add(1)
+
+	got, err := readCounters(legacyregistry.DefaultGatherer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[visitsTitle] != 420 {
+		t.Errorf("%s = %v, want 420 (1260 NodeUnschedulable Filter calls over 3 attempts)", visitsTitle, got[visitsTitle])
+	}
+	if got[batchedTitle] != 2 {
+		t.Errorf("%s = %v, want 2", batchedTitle, got[batchedTitle])
+	}
+
+	legacyregistry.Reset()
+	metrics.PodScheduled(prof, 0.01)
+	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeResourcesFit, metrics.Filter, prof).Inc()
+	if _, err := readCounters(legacyregistry.DefaultGatherer); err == nil || !strings.Contains(err.Error(), "NodeUnschedulable") {
+		t.Errorf("attempts without a single visit probe call: err = %v, want an error naming NodeUnschedulable", err)
+	}
+
+	legacyregistry.Reset()
+	got, err = readCounters(legacyregistry.DefaultGatherer)
+	if err != nil {
+		t.Fatalf("no attempts at all: %v", err)
+	}
+	if _, ok := got[visitsTitle]; ok {
+		t.Errorf("no attempts: %s = %v, want no figure", visitsTitle, got[visitsTitle])
+	}
+}
