@@ -41,6 +41,11 @@ const (
 // feasible makes each cycle filter more nodes to find the sample it scores.
 const visitsTitle = "nodes filtered per scheduling attempt (whole workload)"
 
+// unschedulableTitle is the summary row of attempts that ended unschedulable: with
+// PostFilter's average, it tells a profile whose preemptions are slower from one that
+// runs PostFilter more often (every unschedulable attempt runs it).
+const unschedulableTitle = "unschedulable attempts (whole workload)"
+
 var (
 	countedMu sync.Mutex
 	// counted[workload][profile][row title] holds one value per run.
@@ -102,11 +107,15 @@ func readCounters(g compbasemetrics.Gatherer) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	unschedulable, err := counterSum(g, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.UnschedulableResult})
+	if err != nil {
+		return nil, err
+	}
 	visits, err := counterSum(g, evaluationMetric, map[string]string{"profile": v1.DefaultSchedulerName, "plugin": visitProbe, "extension_point": metrics.Filter})
 	if err != nil {
 		return nil, err
 	}
-	figures := map[string]float64{batchedTitle: batched}
+	figures := map[string]float64{batchedTitle: batched, unschedulableTitle: unschedulable}
 	if attempts > 0 {
 		if visits == 0 {
 			return nil, fmt.Errorf("%s: %v scheduling attempts, but %s{plugin=%q, extension_point=%q} is 0: the %q row cannot be computed", v1.DefaultSchedulerName, attempts, evaluationMetric, visitProbe, metrics.Filter, visitsTitle)
@@ -178,6 +187,9 @@ func TestReadCountersDividesFilterVisitsByAttempts(t *testing.T) {
 	}
 	if got[batchedTitle] != 2 {
 		t.Errorf("%s = %v, want 2", batchedTitle, got[batchedTitle])
+	}
+	if got[unschedulableTitle] != 1 {
+		t.Errorf("%s = %v, want 1", unschedulableTitle, got[unschedulableTitle])
 	}
 
 	legacyregistry.Reset()

@@ -222,6 +222,7 @@ var summaryRows = []summaryRow{
 	{"heap in use, average", "heap_memory_usage", nil, "Average", "MB"},
 	{batchedTitle, "", nil, "", "pods"},
 	{visitsTitle, "", nil, "", "nodes"},
+	{unschedulableTitle, "", nil, "", "attempts"},
 }
 
 // summarize reads the data items written since since and prints, per workload, every
