@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
 	v1 "k8s.io/api/core/v1"
 	compbasemetrics "k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -99,22 +100,14 @@ func recordCounters(tc map[string]any) perf.SchedulerPerfOption {
 // silently read 0 if upstream renamed the metric or its labels, or the probe left the
 // profile.
 func readCounters(g compbasemetrics.Gatherer) (map[string]float64, error) {
-	batched, err := counterSum(g, batchAttemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.BatchAttemptHintUsed})
+	families, err := g.Gather()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gathering the scheduler's counters: %w", err)
 	}
-	attempts, err := counterSum(g, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName})
-	if err != nil {
-		return nil, err
-	}
-	unschedulable, err := counterSum(g, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.UnschedulableResult})
-	if err != nil {
-		return nil, err
-	}
-	visits, err := counterSum(g, evaluationMetric, map[string]string{"profile": v1.DefaultSchedulerName, "plugin": visitProbe, "extension_point": metrics.Filter})
-	if err != nil {
-		return nil, err
-	}
+	batched := counterSum(families, batchAttemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.BatchAttemptHintUsed})
+	attempts := counterSum(families, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName})
+	unschedulable := counterSum(families, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.UnschedulableResult})
+	visits := counterSum(families, evaluationMetric, map[string]string{"profile": v1.DefaultSchedulerName, "plugin": visitProbe, "extension_point": metrics.Filter})
 	figures := map[string]float64{batchedTitle: batched, unschedulableTitle: unschedulable}
 	if attempts > 0 {
 		if visits == 0 {
@@ -127,11 +120,7 @@ func readCounters(g compbasemetrics.Gatherer) (map[string]float64, error) {
 
 // counterSum adds up the counters of family name whose labels include match. A
 // counter never incremented is not gathered at all: that is 0.
-func counterSum(g compbasemetrics.Gatherer, name string, match map[string]string) (float64, error) {
-	families, err := g.Gather()
-	if err != nil {
-		return 0, fmt.Errorf("gathering %s: %w", name, err)
-	}
+func counterSum(families []*dto.MetricFamily, name string, match map[string]string) float64 {
 	var n float64
 	for _, f := range families {
 		if f.GetName() != name {
@@ -147,7 +136,7 @@ func counterSum(g compbasemetrics.Gatherer, name string, match map[string]string
 			}
 		}
 	}
-	return n, nil
+	return n
 }
 
 // countedFigures returns counted's runs for workload: [profile][row title].
