@@ -20,7 +20,7 @@ const expectBatchingKey = "expectBatching"
 // (OpportunisticBatch.StoreScheduleResults). recordCounters reads it.
 const batchAttemptsMetric = "scheduler_batch_attempts_total"
 
-// batchedTitle is the summary row of the pods batching placed (readCounters).
+// batchedTitle is the summary row of the pods batching placed (readCounts).
 const batchedTitle = "pods placed by opportunistic batching (whole workload)"
 
 // checkBatching fails the run when the test case expects batching (expectBatchingKey)

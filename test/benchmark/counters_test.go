@@ -47,6 +47,19 @@ const visitsTitle = "nodes filtered per scheduling attempt (whole workload)"
 // runs PostFilter more often (every unschedulable attempt runs it).
 const unschedulableTitle = "unschedulable attempts (whole workload)"
 
+// preemptionsTitle and evictedTitle are the summary rows of the preemptions that chose
+// a node and the victims they evicted, from the Executor's victims histogram (one
+// sample per preemption; the benchmark runs one profile at a time, so its lack of a
+// profile label does not matter). Unschedulable attempts minus these preemptions are
+// the PostFilter calls that returned without evicting: a preemptor still waiting for
+// its victims to go, or a dry run that found no candidate. So they tell a profile whose
+// preemptions are slower from one whose PostFilter average is over fewer quick returns.
+const (
+	preemptionsTitle = "preemptions that evicted pods (whole workload)"
+	evictedTitle     = "pods evicted by preemption (whole workload)"
+	victimsMetric    = "scheduler_preemption_victims"
+)
+
 var (
 	countedMu sync.Mutex
 	// counted[workload][profile][row title] holds one value per run.
@@ -57,10 +70,19 @@ var (
 // scheduler is up, and its cleanup once the workload is done but before scheduler_perf
 // resets the metrics (cleanups run last-registered first). It records the counter
 // figures of the run and fails the run when a counter that must move did not.
+//
+// The figures are the change since the hook ran: scheduler_perf resets the metrics
+// after each workload, but legacyregistry.Reset only resets vector metrics, and the
+// preemption victims histogram is a plain one, so it carries the earlier workloads of
+// the process (the first profile's, for the second).
 func recordCounters(tc map[string]any) perf.SchedulerPerfOption {
 	expect, _ := tc[expectBatchingKey].(bool)
 	return perf.WithPrepareFn(func(tCtx ktesting.TContext) error {
 		tb := tCtx.TB()
+		base, err := readCounts(legacyregistry.DefaultGatherer)
+		if err != nil {
+			return err
+		}
 		tb.Cleanup(func() {
 			// BenchmarkPerfScheduling/<test case>/<profile>/<workload, may hold "/">
 			parts := nameParts(tb.Name())
@@ -69,7 +91,12 @@ func recordCounters(tc map[string]any) perf.SchedulerPerfOption {
 				return
 			}
 			workload, prof := parts[1]+"/"+strings.Join(parts[3:], "/"), parts[2]
-			figures, err := readCounters(legacyregistry.DefaultGatherer)
+			end, err := readCounts(legacyregistry.DefaultGatherer)
+			if err != nil {
+				tb.Error(err)
+				return
+			}
+			figures, err := end.minus(base).figures()
 			if err != nil {
 				tb.Error(err)
 				return
@@ -95,27 +122,65 @@ func recordCounters(tc map[string]any) perf.SchedulerPerfOption {
 	})
 }
 
-// readCounters returns the run's counter figures by summary row title. It fails if the
-// scheduler made attempts but the visit probe was never called: the figure would
-// silently read 0 if upstream renamed the metric or its labels, or the probe left the
-// profile.
-func readCounters(g compbasemetrics.Gatherer) (map[string]float64, error) {
+// counts are the raw counter values the summary rows are computed from, for
+// v1.DefaultSchedulerName's profile where the metric has a profile label.
+type counts struct {
+	batched, attempts, unschedulable, visits, preemptions, evicted float64
+}
+
+// readCounts gathers the registry once and reads every counter from that one read.
+func readCounts(g compbasemetrics.Gatherer) (counts, error) {
 	families, err := g.Gather()
 	if err != nil {
-		return nil, fmt.Errorf("gathering the scheduler's counters: %w", err)
+		return counts{}, fmt.Errorf("gathering the scheduler's counters: %w", err)
 	}
-	batched := counterSum(families, batchAttemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.BatchAttemptHintUsed})
-	attempts := counterSum(families, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName})
-	unschedulable := counterSum(families, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.UnschedulableResult})
-	visits := counterSum(families, evaluationMetric, map[string]string{"profile": v1.DefaultSchedulerName, "plugin": visitProbe, "extension_point": metrics.Filter})
-	figures := map[string]float64{batchedTitle: batched, unschedulableTitle: unschedulable}
-	if attempts > 0 {
-		if visits == 0 {
-			return nil, fmt.Errorf("%s: %v scheduling attempts, but %s{plugin=%q, extension_point=%q} is 0: the %q row cannot be computed", v1.DefaultSchedulerName, attempts, evaluationMetric, visitProbe, metrics.Filter, visitsTitle)
+	var c counts
+	c.batched = counterSum(families, batchAttemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.BatchAttemptHintUsed})
+	c.attempts = counterSum(families, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName})
+	c.unschedulable = counterSum(families, attemptsMetric, map[string]string{"profile": v1.DefaultSchedulerName, "result": metrics.UnschedulableResult})
+	c.visits = counterSum(families, evaluationMetric, map[string]string{"profile": v1.DefaultSchedulerName, "plugin": visitProbe, "extension_point": metrics.Filter})
+	c.preemptions, c.evicted = histogramCountSum(families, victimsMetric)
+	return c, nil
+}
+
+// minus returns what was counted since base.
+func (c counts) minus(base counts) counts {
+	return counts{
+		batched:       c.batched - base.batched,
+		attempts:      c.attempts - base.attempts,
+		unschedulable: c.unschedulable - base.unschedulable,
+		visits:        c.visits - base.visits,
+		preemptions:   c.preemptions - base.preemptions,
+		evicted:       c.evicted - base.evicted,
+	}
+}
+
+// figures returns the summary rows by title. It fails if the scheduler made attempts
+// but the visit probe was never called: the figure would silently read 0 if upstream
+// renamed the metric or its labels, or the probe left the profile.
+func (c counts) figures() (map[string]float64, error) {
+	figures := map[string]float64{
+		batchedTitle:       c.batched,
+		unschedulableTitle: c.unschedulable,
+		preemptionsTitle:   c.preemptions,
+		evictedTitle:       c.evicted,
+	}
+	if c.attempts > 0 {
+		if c.visits == 0 {
+			return nil, fmt.Errorf("%s: %v scheduling attempts, but %s{plugin=%q, extension_point=%q} is 0: the %q row cannot be computed", v1.DefaultSchedulerName, c.attempts, evaluationMetric, visitProbe, metrics.Filter, visitsTitle)
 		}
-		figures[visitsTitle] = visits / attempts
+		figures[visitsTitle] = c.visits / c.attempts
 	}
 	return figures, nil
+}
+
+// readFigures is readCounts then figures, for counters read from zero.
+func readFigures(g compbasemetrics.Gatherer) (map[string]float64, error) {
+	c, err := readCounts(g)
+	if err != nil {
+		return nil, err
+	}
+	return c.figures()
 }
 
 // counterSum adds up the counters of family name whose labels include match. A
@@ -137,6 +202,20 @@ func counterSum(families []*dto.MetricFamily, name string, match map[string]stri
 		}
 	}
 	return n
+}
+
+// histogramCountSum returns the sample count and sum of family name's histograms.
+func histogramCountSum(families []*dto.MetricFamily, name string) (count, sum float64) {
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			count += float64(m.GetHistogram().GetSampleCount())
+			sum += m.GetHistogram().GetSampleSum()
+		}
+	}
+	return count, sum
 }
 
 // countedFigures returns counted's runs for workload: [profile][row title].
@@ -166,8 +245,11 @@ func TestReadCountersDividesFilterVisitsByAttempts(t *testing.T) {
 	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeUnschedulable, metrics.Score, prof).Add(7)
 	metrics.BatchAttemptStats.WithLabelValues(prof, metrics.BatchAttemptHintUsed).Add(2)
 	metrics.BatchAttemptStats.WithLabelValues(prof, metrics.BatchAttemptNoHint).Add(1)
+	metrics.PreemptionVictims.Observe(4)
+	metrics.PreemptionVictims.Observe(1)
+	metrics.WorkloadPreemptionVictims.Observe(9) // a pod group's preemption: another histogram
 
-	got, err := readCounters(legacyregistry.DefaultGatherer)
+	got, err := readFigures(legacyregistry.DefaultGatherer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,20 +262,63 @@ func TestReadCountersDividesFilterVisitsByAttempts(t *testing.T) {
 	if got[unschedulableTitle] != 1 {
 		t.Errorf("%s = %v, want 1", unschedulableTitle, got[unschedulableTitle])
 	}
+	if got[preemptionsTitle] != 2 || got[evictedTitle] != 5 {
+		t.Errorf("%s = %v, %s = %v, want 2 and 5", preemptionsTitle, got[preemptionsTitle], evictedTitle, got[evictedTitle])
+	}
 
 	legacyregistry.Reset()
 	metrics.PodScheduled(prof, 0.01)
 	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeResourcesFit, metrics.Filter, prof).Inc()
-	if _, err := readCounters(legacyregistry.DefaultGatherer); err == nil || !strings.Contains(err.Error(), "NodeUnschedulable") {
+	if _, err := readFigures(legacyregistry.DefaultGatherer); err == nil || !strings.Contains(err.Error(), "NodeUnschedulable") {
 		t.Errorf("attempts without a single visit probe call: err = %v, want an error naming NodeUnschedulable", err)
 	}
 
 	legacyregistry.Reset()
-	got, err = readCounters(legacyregistry.DefaultGatherer)
+	got, err = readFigures(legacyregistry.DefaultGatherer)
 	if err != nil {
 		t.Fatalf("no attempts at all: %v", err)
 	}
 	if _, ok := got[visitsTitle]; ok {
 		t.Errorf("no attempts: %s = %v, want no figure", visitsTitle, got[visitsTitle])
+	}
+}
+
+// TestCountsAreTheWorkloadsOwnThoughAMetricSurvivesReset: scheduler_perf resets the
+// metrics between workloads with legacyregistry.Reset, which leaves plain (non-vector)
+// metrics such as the preemption victims histogram as they were; the figures of the
+// second workload of a process must not include the first's.
+func TestCountsAreTheWorkloadsOwnThoughAMetricSurvivesReset(t *testing.T) {
+	metrics.Register()
+	legacyregistry.Reset()
+	t.Cleanup(legacyregistry.Reset)
+
+	// The first workload: 3 preemptions, then scheduler_perf's reset.
+	for range 3 {
+		metrics.PreemptionVictims.Observe(4)
+	}
+	metrics.PodScheduled(v1.DefaultSchedulerName, 0.01)
+	legacyregistry.Reset()
+
+	// The second: its hook's baseline, then one preemption of 2 victims.
+	base, err := readCounts(legacyregistry.DefaultGatherer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics.PreemptionVictims.Observe(2)
+	metrics.PodUnschedulable(v1.DefaultSchedulerName, 0.01)
+	metrics.PluginEvaluationTotal.WithLabelValues(names.NodeUnschedulable, metrics.Filter, v1.DefaultSchedulerName).Add(5)
+	end, err := readCounts(legacyregistry.DefaultGatherer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := end.minus(base).figures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[preemptionsTitle] != 1 || got[evictedTitle] != 2 {
+		t.Errorf("%s = %v, %s = %v, want 1 and 2 (the second workload's alone)", preemptionsTitle, got[preemptionsTitle], evictedTitle, got[evictedTitle])
+	}
+	if got[unschedulableTitle] != 1 || got[visitsTitle] != 5 {
+		t.Errorf("%s = %v, %s = %v, want 1 and 5", unschedulableTitle, got[unschedulableTitle], visitsTitle, got[visitsTitle])
 	}
 }

@@ -223,6 +223,8 @@ var summaryRows = []summaryRow{
 	{batchedTitle, "", nil, "", "pods"},
 	{visitsTitle, "", nil, "", "nodes"},
 	{unschedulableTitle, "", nil, "", "attempts"},
+	{preemptionsTitle, "", nil, "", "preemptions"},
+	{evictedTitle, "", nil, "", "pods"},
 }
 
 // summarize reads the data items written since since and prints, per workload, every
