@@ -196,6 +196,10 @@ type summaryRow struct {
 	unit   string
 }
 
+// summedRows show the sum over the runs instead of their median: events that matter
+// when they happen once (a stall in one run of three has the median 0).
+var summedRows = map[string]bool{flushedTitle: true}
+
 const (
 	wallTime            = "measured phase, wall time"
 	effectiveThroughput = "measured pods / wall time"
@@ -225,6 +229,9 @@ var summaryRows = []summaryRow{
 	{unschedulableTitle, "", nil, "", "attempts"},
 	{preemptionsTitle, "", nil, "", "preemptions"},
 	{evictedTitle, "", nil, "", "pods"},
+	{retriedTitle, "", nil, "", "pods"},
+	{retriedWaitTitle, "", nil, "", "ms"},
+	{flushedTitle, "", nil, "", "pods"},
 }
 
 // summarize reads the data items written since since and prints, per workload, every
@@ -341,14 +348,18 @@ func summaryTable(figures map[string]map[string]map[string][]float64, variants [
 		}
 		sb.WriteString("\n|---|---:|---:|---:|" + strings.Repeat("---:|---:|", len(variants)) + "\n")
 		for _, row := range summaryRows {
-			d, okD := median(def[row.title])
-			x, okB := median(berth[row.title])
+			agg, unit := median, row.unit
+			if summedRows[row.title] {
+				agg, unit = total, row.unit+", all runs"
+			}
+			d, okD := agg(def[row.title])
+			x, okB := agg(berth[row.title])
 			if !okD && !okB {
 				continue
 			}
-			fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s |", row.title, row.unit, num(d, okD), num(x, okB), ratio(x, okB, d, okD))
+			fmt.Fprintf(&sb, "| %s (%s) | %s | %s | %s |", row.title, unit, num(d, okD), num(x, okB), ratio(x, okB, d, okD))
 			for _, v := range variants {
-				y, okV := median(figures[w][v][row.title])
+				y, okV := agg(figures[w][v][row.title])
 				fmt.Fprintf(&sb, " %s | %s |", num(y, okV), ratio(y, okV, d, okD))
 			}
 			sb.WriteString("\n")
@@ -367,6 +378,14 @@ func median(v []float64) (float64, bool) {
 		return s[len(s)/2], true
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+}
+
+func total(v []float64) (float64, bool) {
+	var t float64
+	for _, x := range v {
+		t += x
+	}
+	return t, len(v) > 0
 }
 
 func labelsMatch(have, want map[string]string) bool {
