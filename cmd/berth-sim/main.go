@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -28,7 +29,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := app.NewCommand(&app.Options{Out: os.Stdout, Err: os.Stderr, CommandLine: os.Args})
-	if err := cmd.ExecuteContext(ctx); err != nil {
+	if err := cmd.ExecuteContext(ctx); err != nil && !errors.Is(err, app.ErrVersionShown) {
 		fmt.Fprintln(os.Stderr, "berth-sim:", err)
 		os.Exit(1)
 	}

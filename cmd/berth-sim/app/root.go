@@ -4,6 +4,8 @@
 package app
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os/exec"
 
@@ -32,12 +34,33 @@ kube-scheduler, with berth's plugins, in virtual time: pods arrive and end at th
 times, and a day of trace takes seconds. It compares configurations and sweeps of
 plugin arguments on the same workload, explains any pod's placement, and compares
 two results. See docs/simulator.md.`,
-		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A bare berth-sim prints its help. Being runnable also makes cobra run
+		// PersistentPreRunE, which answers --version.
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if v, _ := c.Flags().GetBool(versionFlag); v {
+				fmt.Fprintln(c.OutOrStdout(), version.String())
+				return ErrVersionShown
+			}
+			return nil
+		},
 	}
+	// Not cobra's Version field: cobra also merges pflag.CommandLine into the root's
+	// flags, and a scheduler package linked in registers component-base's verflag
+	// --version there (not a bool), so cobra's own handling failed on every bare
+	// invocation. Declaring a bool --version first keeps verflag's out, as pflag adds
+	// a flag set only under names not yet taken.
+	root.PersistentFlags().Bool(versionFlag, false, "print berth-sim's version (berth's and the kube-scheduler's it embeds) and exit")
 	root.SetOut(o.Out)
 	root.SetErr(o.Err)
 	root.AddCommand(newRunCommand(o), newExplainCommand(o), newDiffCommand(o))
 	return root
 }
+
+const versionFlag = "version"
+
+// ErrVersionShown ends a command line that asked for --version: the version has been
+// printed and nothing else runs. The caller exits 0 on it.
+var ErrVersionShown = errors.New("version shown")
