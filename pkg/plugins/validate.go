@@ -19,6 +19,7 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
 	frameworkplugins "k8s.io/kubernetes/pkg/scheduler/framework/plugins"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
+	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/priorityheadroom"
@@ -69,6 +70,7 @@ func CheckConfigFile(path string) error {
 //   - a pluginConfig entry for no plugin of the scheduler (a misspelt name), or for a
 //     berth plugin the profile does not enable: upstream ignores both, and the plugin
 //     would run on its defaults;
+//   - a plugins list entry that names no plugin of the scheduler (unknownPluginNames);
 //   - QoSAwarePreemption beside DefaultPreemption at postFilter: upstream's runs first
 //     and berth's rules never apply;
 //   - a berth plugin enabled at an extension point without the one it needs (Filter
@@ -88,7 +90,7 @@ func CheckConfig(name string, data []byte) error {
 	var errs []string
 	for i, profile := range items(mapValue(doc, "profiles")) {
 		for _, e := range checkArgs(doc, i) {
-			errs = append(errs, fmt.Sprintf("%s:%d: profile %s: %s", name, e.line, scalar(mapValue(profile, "schedulerName")), e.msg))
+			errs = append(errs, fmt.Sprintf("%s:%d: profile %s: %s", name, e.line, profileName(profile, i), e.msg))
 		}
 	}
 	if len(errs) > 0 {
@@ -116,6 +118,16 @@ func CheckConfig(name string, data []byte) error {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// profileName names profile i of the file as the other messages do, by its
+// schedulerName, or by its place in the list when the file leaves the name to
+// upstream's defaulting.
+func profileName(profile *yaml.Node, i int) string {
+	if n := scalar(mapValue(profile, "schedulerName")); n != "" {
+		return n
+	}
+	return fmt.Sprintf("profiles[%d]", i)
 }
 
 // CheckConfigBeforeRun makes the kube-scheduler command check its --config with
@@ -155,6 +167,7 @@ func ValidateProfile(p *schedconfig.KubeSchedulerProfile) []string {
 			}
 		}
 	}
+	errs = append(errs, unknownPluginNames(p, known)...)
 	if enabledAt(p, postFilter, qosawarepreemption.Name) && enabledAt(p, postFilter, defaultpreemption.Name) {
 		errs = append(errs, fmt.Sprintf("%s and %s are both enabled at postFilter: upstream's runs first and berth's rules would never apply; disable %s at postFilter (plugins.postFilter.disabled: [{name: %s}]), as the recommended profile does",
 			qosawarepreemption.Name, defaultpreemption.Name, defaultpreemption.Name, defaultpreemption.Name))
@@ -246,6 +259,47 @@ func enabledAnywhere(p *schedconfig.KubeSchedulerProfile, name string) bool {
 		}
 	}
 	return false
+}
+
+// unknownPluginNames refuses an entry of the plugins lists that names no plugin of the
+// scheduler. Upstream ignores such a name under disabled (a misspelt disable leaves the
+// plugin running), and under enabled fails only when it builds the framework, naming
+// neither the list nor a likely spelling.
+func unknownPluginNames(p *schedconfig.KubeSchedulerProfile, known frameworkruntime.Registry) []string {
+	if p.Plugins == nil {
+		return nil
+	}
+	var names []string
+	for name := range known {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var errs []string
+	plugins := reflect.ValueOf(p.Plugins).Elem()
+	for f := 0; f < plugins.NumField(); f++ {
+		set, ok := plugins.Field(f).Interface().(schedconfig.PluginSet)
+		if !ok {
+			continue
+		}
+		field := plugins.Type().Field(f).Name
+		point := strings.ToLower(field[:1]) + field[1:]
+		for _, list := range []struct {
+			name    string
+			entries []schedconfig.Plugin
+		}{{"enabled", set.Enabled}, {"disabled", set.Disabled}} {
+			for _, pl := range list.entries {
+				if _, ok := known[pl.Name]; ok || (list.name == "disabled" && pl.Name == "*") {
+					continue
+				}
+				msg := fmt.Sprintf("plugins.%s.%s names %s, which is no plugin of berth-scheduler", point, list.name, pl.Name)
+				if s := config.Closest(pl.Name, names, 3); s != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", s)
+				}
+				errs = append(errs, msg)
+			}
+		}
+	}
+	return errs
 }
 
 func hasPlugin(list []schedconfig.Plugin, name string) bool {

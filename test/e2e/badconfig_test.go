@@ -33,7 +33,9 @@ var badConfigs = []struct {
 	wantLast []string
 }{
 	{"unknown plugin", "- schedulerName: berth-scheduler\n  plugins:\n    filter:\n      enabled:\n      - name: NoSuchPlugin\n",
-		[]string{"NoSuchPlugin", "does not exist"}},
+		[]string{"profile berth-scheduler: plugins.filter.enabled names NoSuchPlugin, which is no plugin of berth-scheduler"}},
+	{"a misspelt plugin disabled", "- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityPlacement\n    score:\n      disabled:\n      - name: PriorityPlacment\n",
+		[]string{"profile berth-scheduler: plugins.score.disabled names PriorityPlacment, which is no plugin of berth-scheduler (did you mean PriorityPlacement?)"}},
 	{"missing scheduler name", "- schedulerName: \"\"\n",
 		[]string{"profiles[0].schedulerName", "Required value"}},
 

@@ -1,0 +1,68 @@
+package plugins
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func configWith(profiles string) []byte {
+	return []byte("apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n" + profiles)
+}
+
+// The framework is built only after the check, so the check is what names a plugins
+// list's mistakes; a misspelt disable would otherwise leave the plugin running.
+func TestCheckConfigNamesAPluginsListEntryThatIsNoPlugin(t *testing.T) {
+	for _, tc := range []struct {
+		name, profiles string
+		want           string // "" accepts
+	}{
+		{"a misspelt berth plugin disabled at score",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityPlacement\n    score:\n      disabled:\n      - name: PriorityPlacment\n",
+			"config.yaml: profile berth-scheduler: plugins.score.disabled names PriorityPlacment, which is no plugin of berth-scheduler (did you mean PriorityPlacement?)"},
+		{"a wrong-case berth plugin enabled under multiPoint",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: QosPlacement\n",
+			"plugins.multiPoint.enabled names QosPlacement, which is no plugin of berth-scheduler (did you mean QoSPlacement?)"},
+		{"a misspelt upstream plugin enabled at filter",
+			"- schedulerName: berth-scheduler\n  plugins:\n    filter:\n      enabled:\n      - name: NodeResourceFit\n",
+			"plugins.filter.enabled names NodeResourceFit, which is no plugin of berth-scheduler (did you mean NodeResourcesFit?)"},
+		{"a name like no plugin at all",
+			"- schedulerName: berth-scheduler\n  plugins:\n    preEnqueue:\n      enabled:\n      - name: Zzzzzzzzzzzz\n",
+			"plugins.preEnqueue.enabled names Zzzzzzzzzzzz, which is no plugin of berth-scheduler;"},
+		{"every plugin disabled with *",
+			"- schedulerName: berth-scheduler\n  plugins:\n    score:\n      disabled:\n      - name: \"*\"\n      enabled:\n      - name: NodeResourcesFit\n",
+			""},
+		{"* is no plugin to enable",
+			"- schedulerName: berth-scheduler\n  plugins:\n    score:\n      enabled:\n      - name: \"*\"\n",
+			"plugins.score.enabled names *, which is no plugin of berth-scheduler"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckConfig("config.yaml", configWith(tc.profiles))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted, want an error containing %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error()+";", tc.want):
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckConfigNamesAProfileWithoutSchedulerNameByItsPlace(t *testing.T) {
+	err := CheckConfig("config.yaml", configWith("- pluginConfig:\n  - name: QoSPlacement\n    args:\n      maxMemoryLimitOvercommitPercent: -1\n"))
+	if err == nil || !strings.Contains(err.Error(), "config.yaml:7: profile profiles[0]: pluginConfig[0]: QoSPlacement") {
+		t.Fatalf("error %v does not name the profile by its place", err)
+	}
+}
+
+func TestCheckConfigAcceptsTheShippedConfiguration(t *testing.T) {
+	data, err := os.ReadFile("../../manifests/base/scheduler-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckConfig("scheduler-config.yaml", data); err != nil {
+		t.Fatal(err)
+	}
+}
