@@ -156,7 +156,7 @@ func ValidateProfile(p *schedconfig.KubeSchedulerProfile) []string {
 		_, isBerth := argsOf[pc.Name]
 		switch {
 		case isBerth && !enabledAnywhere(p, pc.Name):
-			errs = append(errs, fmt.Sprintf("pluginConfig has arguments for %s, which the profile does not enable; enable it (plugins.multiPoint.enabled) or remove its arguments", pc.Name))
+			errs = append(errs, fmt.Sprintf("pluginConfig has arguments for %s, which the profile does not enable at any extension point; enable it (plugins.multiPoint.enabled) or remove its arguments", pc.Name))
 		case !isBerth:
 			if _, ok := known[pc.Name]; !ok {
 				msg := fmt.Sprintf("pluginConfig names %s, which is no plugin of berth-scheduler", pc.Name)
@@ -201,18 +201,30 @@ var needs = []struct{ point, needs extensionPoint }{
 	{score, preScore},
 }
 
+// pluginSet is the profile's list for the point (the Plugins field of that name).
 func pluginSet(p *schedconfig.KubeSchedulerProfile, point extensionPoint) schedconfig.PluginSet {
-	switch point {
-	case preFilter:
-		return p.Plugins.PreFilter
-	case filter:
-		return p.Plugins.Filter
-	case postFilter:
-		return p.Plugins.PostFilter
-	case preScore:
-		return p.Plugins.PreScore
-	}
-	return p.Plugins.Score
+	field := strings.ToUpper(string(point[:1])) + string(point[1:])
+	return reflect.ValueOf(p.Plugins).Elem().FieldByName(field).Interface().(schedconfig.PluginSet)
+}
+
+// pointInterfaces tells, per extension point a berth plugin may implement, whether a
+// plugin does (multiPoint enables a plugin at exactly these).
+var pointInterfaces = []struct {
+	point      extensionPoint
+	implements func(fwk.Plugin) bool
+}{
+	{"queueSort", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.QueueSortPlugin); return ok }},
+	{"preEnqueue", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PreEnqueuePlugin); return ok }},
+	{preFilter, func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PreFilterPlugin); return ok }},
+	{filter, func(pl fwk.Plugin) bool { _, ok := pl.(fwk.FilterPlugin); return ok }},
+	{postFilter, func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PostFilterPlugin); return ok }},
+	{preScore, func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PreScorePlugin); return ok }},
+	{score, func(pl fwk.Plugin) bool { _, ok := pl.(fwk.ScorePlugin); return ok }},
+	{"reserve", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.ReservePlugin); return ok }},
+	{"permit", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PermitPlugin); return ok }},
+	{"preBind", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PreBindPlugin); return ok }},
+	{"bind", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.BindPlugin); return ok }},
+	{"postBind", func(pl fwk.Plugin) bool { _, ok := pl.(fwk.PostBindPlugin); return ok }},
 }
 
 // implements tells whether a plugin implements an extension point: berth's from their
@@ -222,19 +234,12 @@ func implements(name string, point extensionPoint) bool {
 	if !ok {
 		return name == defaultpreemption.Name && point == postFilter
 	}
-	switch point {
-	case preFilter:
-		_, ok = pl.(fwk.PreFilterPlugin)
-	case filter:
-		_, ok = pl.(fwk.FilterPlugin)
-	case postFilter:
-		_, ok = pl.(fwk.PostFilterPlugin)
-	case preScore:
-		_, ok = pl.(fwk.PreScorePlugin)
-	case score:
-		_, ok = pl.(fwk.ScorePlugin)
+	for _, pi := range pointInterfaces {
+		if pi.point == point {
+			return pi.implements(pl)
+		}
 	}
-	return ok
+	return false
 }
 
 // enabledAt tells whether the framework would run the plugin at the point, expanding
@@ -251,10 +256,12 @@ func enabledAt(p *schedconfig.KubeSchedulerProfile, point extensionPoint, name s
 	return !hasPlugin(set.Disabled, name) && !hasPlugin(set.Disabled, "*")
 }
 
+// enabledAnywhere tells whether the framework would run a berth plugin at any extension
+// point: enabled under multiPoint but disabled at every point it implements, it runs
+// nowhere and its arguments apply to nothing.
 func enabledAnywhere(p *schedconfig.KubeSchedulerProfile, name string) bool {
-	plugins := reflect.ValueOf(p.Plugins).Elem()
-	for f := 0; f < plugins.NumField(); f++ {
-		if set, ok := plugins.Field(f).Interface().(schedconfig.PluginSet); ok && hasPlugin(set.Enabled, name) {
+	for _, pi := range pointInterfaces {
+		if enabledAt(p, pi.point, name) {
 			return true
 		}
 	}

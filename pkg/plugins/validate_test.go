@@ -66,3 +66,40 @@ func TestCheckConfigAcceptsTheShippedConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Enabled under multiPoint but disabled at every extension point it implements, a
+// plugin runs nowhere, and arguments given for it would apply to nothing.
+func TestCheckConfigRefusesArgumentsForAPluginDisabledAtEveryPoint(t *testing.T) {
+	const qap = "- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: QoSAwarePreemption\n" +
+		"    postFilter:\n      disabled:\n      - name: DefaultPreemption\n"
+	const qapArgs = "  pluginConfig:\n  - name: QoSAwarePreemption\n    args:\n      guaranteedPriorityGap: 1000\n"
+	for _, tc := range []struct {
+		name, profiles string
+		refused        bool
+	}{
+		{"QoSAwarePreemption disabled at postFilter and preEnqueue",
+			qap + "      - name: QoSAwarePreemption\n    preEnqueue:\n      disabled:\n      - name: QoSAwarePreemption\n" + qapArgs, true},
+		{"QoSAwarePreemption disabled at preEnqueue only",
+			qap + "    preEnqueue:\n      disabled:\n      - name: QoSAwarePreemption\n" + qapArgs, false},
+		{"PriorityHeadroom disabled at preFilter and filter",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityHeadroom\n" +
+				"    preFilter:\n      disabled:\n      - name: PriorityHeadroom\n    filter:\n      disabled:\n      - name: PriorityHeadroom\n" +
+				"  pluginConfig:\n  - name: PriorityHeadroom\n    args:\n      reservations: []\n", true},
+		{"PriorityHeadroom enabled at preFilter and filter by name",
+			"- schedulerName: berth-scheduler\n  plugins:\n    preFilter:\n      enabled:\n      - name: PriorityHeadroom\n    filter:\n      enabled:\n      - name: PriorityHeadroom\n" +
+				"  pluginConfig:\n  - name: PriorityHeadroom\n    args:\n      reservations: []\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckConfig("config.yaml", configWith(tc.profiles))
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "pluginConfig has arguments for ") || !strings.Contains(err.Error(), "which the profile does not enable at any extension point") {
+				t.Fatalf("error %v, want one about arguments for a plugin enabled nowhere", err)
+			}
+		})
+	}
+}
