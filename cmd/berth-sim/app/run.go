@@ -31,6 +31,12 @@ same placements, bit for bit (compare the placement hashes).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if out != "" {
+				// Refuse a directory in the way before the replay, not after it.
+				if _, err := report.CheckDir(out, report.WriteOptions{Overwrite: overwrite}); err != nil {
+					return err
+				}
+			}
 			w, source, err := in.loadWorkload()
 			if err != nil {
 				return err

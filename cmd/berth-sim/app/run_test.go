@@ -2,6 +2,8 @@ package app
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,5 +25,37 @@ func TestProgressLineAppearsOnlyAfterTwoSeconds(t *testing.T) {
 	p.finish()
 	if out := slow.String(); !strings.Contains(out, "replaying") || !strings.Contains(out, "500/1000") || !strings.Contains(out, "pods") {
 		t.Errorf("progress line %q lacks the description and the count", out)
+	}
+}
+
+// TestBadFlagsAreRefusedBeforeAnyReplay: a flag value berth-sim cannot honour ends it
+// with an error naming the flag, before anything is replayed: nothing is printed and
+// the directory in the way is left as it was.
+func TestBadFlagsAreRefusedBeforeAnyReplay(t *testing.T) {
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "keep.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const scenario = "examples/sim/mixed-qos-memory-pressure.yaml"
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"--out not empty", []string{"run", "--scenario", scenario, "--out", full}, full + " exists and is not empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := berthSim(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+			if out != "" {
+				t.Errorf("printed before refusing:\n%s", out)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(full); len(entries) != 1 || entries[0].Name() != "keep.txt" {
+		t.Errorf("the directory in the way was changed: %v", entries)
 	}
 }

@@ -46,23 +46,9 @@ func WriteDir(dir string, w *workload.Workload, runs []Run, metrics []Metrics, m
 		return err
 	}
 	dir = filepath.Clean(dir)
-	exists := false
-	switch info, statErr := os.Stat(dir); {
-	case statErr == nil:
-		if !info.IsDir() {
-			return fmt.Errorf("%s exists and is not a directory", dir)
-		}
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return err
-		}
-		if len(entries) > 0 && !opts.Overwrite {
-			return fmt.Errorf("%s exists and is not empty: choose another directory, or overwrite it", dir)
-		}
-		exists = true
-	case errors.Is(statErr, fs.ErrNotExist):
-	default:
-		return statErr
+	exists, err := CheckDir(dir, opts)
+	if err != nil {
+		return err
 	}
 
 	parent := filepath.Dir(dir)
@@ -122,6 +108,32 @@ func WriteDir(dir string, w *workload.Workload, runs []Run, metrics []Metrics, m
 		return fmt.Errorf("the results are in %s, but its previous contents are left in %s: %w", dir, old, err)
 	}
 	return syncDir(parent)
+}
+
+// CheckDir reports whether WriteDir may write dir with opts, and whether dir exists:
+// it is refused if it is not a directory, or is not empty and opts.Overwrite is
+// unset. WriteDir calls it; a caller that computes the results first calls it before,
+// so that a directory in the way fails before the work rather than after.
+func CheckDir(dir string, opts WriteOptions) (exists bool, err error) {
+	dir = filepath.Clean(dir)
+	switch info, statErr := os.Stat(dir); {
+	case statErr == nil:
+		if !info.IsDir() {
+			return false, fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return false, err
+		}
+		if len(entries) > 0 && !opts.Overwrite {
+			return false, fmt.Errorf("%s exists and is not empty: choose another directory, or overwrite it", dir)
+		}
+		return true, nil
+	case errors.Is(statErr, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, statErr
+	}
 }
 
 // writeFile writes a file through write and flushes it to disk.
