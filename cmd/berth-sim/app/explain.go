@@ -34,6 +34,9 @@ that), builds the simulator's state from it and runs the pod through the profile
 profile). A bound pod is explained as if it were pending now.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if top < 1 {
+				return fmt.Errorf("--top must be at least 1, got %d", top)
+			}
 			if live.kubeconfig != "" {
 				return explainLive(cmd.Context(), o, &in, &live, pod, top, asJSON)
 			}
@@ -86,7 +89,7 @@ profile). A bound pod is explained as if it were pending now.`,
 	}
 	in.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&pod, "pod", "", "the pod to explain, NAMESPACE/NAME or NAME (namespace default)")
-	cmd.Flags().IntVar(&top, "top", 5, "feasible nodes to show scores for")
+	cmd.Flags().IntVar(&top, "top", 5, "feasible nodes to show scores for (at least 1)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the explanation as JSON (every node, every plugin)")
 	cmd.Flags().StringVar(&live.kubeconfig, "kubeconfig", "", "explain the pod on this cluster's live state, read-only")
 	cmd.Flags().BoolVar(&live.configFromCluster, "config-from-cluster", false, "with --kubeconfig: the configuration berth-scheduler's Deployment mounts")

@@ -31,6 +31,9 @@ same placements, bit for bit (compare the placement hashes).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if parallel < 1 {
+				return fmt.Errorf("--parallel must be at least 1, got %d", parallel)
+			}
 			if out != "" {
 				// Refuse a directory in the way before the replay, not after it.
 				if _, err := report.CheckDir(out, report.WriteOptions{Overwrite: overwrite}); err != nil {
@@ -89,7 +92,7 @@ same placements, bit for bit (compare the placement hashes).`,
 	in.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&out, "out", "", "write results.json, results.csv, placements.jsonl, manifest.json and chart.svg to this directory (atomically)")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace --out if it exists and is not empty")
-	cmd.Flags().IntVar(&parallel, "parallel", runtime.NumCPU(), "runs at a time, each in its own process")
+	cmd.Flags().IntVar(&parallel, "parallel", runtime.NumCPU(), "runs at a time, each in its own process (at least 1)")
 	return cmd
 }
 

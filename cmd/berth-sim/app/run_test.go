@@ -43,6 +43,10 @@ func TestBadFlagsAreRefusedBeforeAnyReplay(t *testing.T) {
 		want string
 	}{
 		{"--out not empty", []string{"run", "--scenario", scenario, "--out", full}, full + " exists and is not empty"},
+		{"--parallel 0", []string{"run", "--scenario", scenario, "--parallel", "0"}, "--parallel must be at least 1, got 0"},
+		{"--parallel -1", []string{"run", "--scenario", scenario, "--parallel", "-1"}, "--parallel must be at least 1, got -1"},
+		{"--top 0", []string{"explain", "--scenario", scenario, "--pod", "default/api-00", "--top", "0"}, "--top must be at least 1, got 0"},
+		{"--top -1", []string{"explain", "--scenario", scenario, "--pod", "default/api-00", "--top", "-1"}, "--top must be at least 1, got -1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
