@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,8 +31,9 @@ func (s Sweep) String() string {
 }
 
 // ParseSweep reads "Plugin.path=v1,v2,...". The plugin must be one the scheduler knows
-// (upstream's in-tree plugins or registry's); whether it is enabled, and whether the
-// argument exists, is checked against each configuration by Apply.
+// (upstream's in-tree plugins or registry's), and a weight a number between minWeight
+// and maxWeight; whether it is enabled, and whether the argument exists, is checked
+// against each configuration by Apply.
 func ParseSweep(flag string, registry frameworkruntime.Registry) (Sweep, error) {
 	target, values, ok := strings.Cut(flag, "=")
 	plugin, path, okDot := strings.Cut(target, ".")
@@ -47,9 +49,37 @@ func ParseSweep(flag string, registry frameworkruntime.Registry) (Sweep, error) 
 		if v = strings.TrimSpace(v); v == "" {
 			return Sweep{}, fmt.Errorf("--sweep %q: empty value", flag)
 		}
+		if path == "weight" {
+			if err := checkWeight(v); err != nil {
+				return Sweep{}, fmt.Errorf("--sweep %q: %w", flag, err)
+			}
+		}
 		s.Values = append(s.Values, v)
 	}
 	return s, nil
+}
+
+// The range of a score plugin's weight. Upstream's validation package has no bound for
+// it to reuse: its framework runs a weight of 0 as 1 (getValidScoreWeights: "a weight
+// of zero is not permitted") and lets a negative one invert the plugin's scores, and
+// the field (schedconfig.Plugin.Weight) is an int32.
+const (
+	minWeight = 1
+	maxWeight = math.MaxInt32
+)
+
+// checkWeight refuses a weight sweep value that is a number outside [minWeight,
+// maxWeight], which would run as another weight than its label says or not decode;
+// anything else is left to decoding the configuration, as setWeight reads it.
+func checkWeight(value string) error {
+	var w any
+	if yaml.Unmarshal([]byte(value), &w) != nil {
+		return nil // not YAML: decoding refuses it with its own message
+	}
+	if f, ok := w.(float64); ok && (f < minWeight || f > maxWeight) {
+		return fmt.Errorf("weight %s is out of range: a score plugin's weight is between %d and %d (upstream's scheduler runs a weight of 0 as 1)", value, minWeight, maxWeight)
+	}
+	return nil
 }
 
 func knownPlugins(registry frameworkruntime.Registry) []string {

@@ -79,6 +79,39 @@ func TestSweepRefusesWhatWouldNotTakeEffect(t *testing.T) {
 	}
 }
 
+func TestSweepRefusesAWeightOutsideTheScorePluginRange(t *testing.T) {
+	cases := []struct {
+		flag    string
+		refused string // the value named in the error; "" when the sweep is accepted
+	}{
+		{"PriorityPlacement.weight=0,1", "0"},
+		{"PriorityPlacement.weight=2,-1", "-1"},
+		{"NodeResourcesBalancedAllocation.weight=0x0", "0x0"},
+		{"PriorityPlacement.weight=2147483648", "2147483648"},
+		{"PriorityPlacement.weight=1,2147483647", ""},
+		{"QoSAwarePreemption.guaranteedPriorityGap=0", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.flag, func(t *testing.T) {
+			_, err := ParseSweep(tc.flag, plugins.Registry())
+			if tc.refused == "" {
+				if err != nil {
+					t.Errorf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, want := range []string{tc.flag, "weight " + tc.refused + " ", "between 1 and 2147483647"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
 func TestGridIsTheCartesianProductInFlagOrder(t *testing.T) {
 	a := Sweep{Plugin: "A", Path: "weight", Values: []string{"1", "2"}}
 	b := Sweep{Plugin: "B", Path: "x", Values: []string{"p", "q", "r"}}
