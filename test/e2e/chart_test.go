@@ -32,7 +32,9 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	configv1 "k8s.io/kube-scheduler/config/v1"
+	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	schedscheme "k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
+	schedvalidation "k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/berth-sched/berth/internal/localcluster"
@@ -415,6 +417,8 @@ var chartValueCases = []struct {
 		set: []string{"profile.pluginArgs.PriorityPlacement.criticalPriority=3000000000"}},
 	{name: "not a number", bySchema: "/profile/pluginArgs/QoSAwarePreemption/guaranteedPriorityGap",
 		set: []string{"profile.pluginArgs.QoSAwarePreemption.guaranteedPriorityGap=many"}},
+	{name: "preemption cost beyond int64", bySchema: "/profile/pluginArgs/QoSAwarePreemption/qosCost/guaranteed",
+		setJSON: []string{"profile.pluginArgs.QoSAwarePreemption.qosCost.guaranteed=9223372036854775808"}},
 
 	{name: "leader election off with one replica", set: []string{"leaderElection.leaderElect=false", "replicaCount=1"}},
 	{name: "leader election off with two replicas", set: []string{"leaderElection.leaderElect=false"},
@@ -459,6 +463,62 @@ func TestChartRejectsWhatBerthSchedulerRejects(t *testing.T) {
 				}
 			}
 			t.Logf("berth: %v\nhelm: %v", berthErr, helmErr)
+		})
+	}
+}
+
+// Integers outside the plugins' arguments land in int32 fields: the score weights in
+// the KubeSchedulerConfiguration (upstream sets no tighter limit), replicaCount and the
+// PodDisruptionBudget's minAvailable in their objects. The schema rejects what a field
+// cannot hold, naming the value, instead of rendering a configuration berth-scheduler
+// refuses at start (a crash-looping pod) or an object the API server refuses; up to the
+// bound, the configuration loads as berth-scheduler loads it.
+func TestChartSchemaKeepsIntegersWithinTheirFields(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		set      []string
+		bySchema string
+	}{
+		{name: "weights at the int32 maximum load", set: []string{
+			"profile.weights.PriorityTaints=2147483647",
+			"profile.weights.PriorityPlacement=2147483647",
+			"profile.weights.QoSPlacement=2147483647"}},
+		{name: "weight beyond int32 is rejected", bySchema: "/profile/weights/PriorityPlacement",
+			set: []string{"profile.weights.PriorityPlacement=3000000000"}},
+		{name: "weight one past int32 is rejected", bySchema: "/profile/weights/QoSPlacement",
+			set: []string{"profile.weights.QoSPlacement=2147483648"}},
+		{name: "replica count beyond int32 is rejected", bySchema: "/replicaCount",
+			set: []string{"replicaCount=3000000000"}},
+		{name: "disruption budget count beyond int32 is rejected", bySchema: "/podDisruptionBudget/minAvailable",
+			set: []string{"podDisruptionBudget.minAvailable=3000000000"}},
+		{name: "negative disruption budget count is rejected", bySchema: "/podDisruptionBudget/minAvailable",
+			set: []string{"podDisruptionBudget.minAvailable=-1"}},
+		{name: "disruption budget percentage is accepted", set: []string{"podDisruptionBudget.minAvailable=50%"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			manifest, err := renderChart(t, "berth-scheduler", setValues(t, tc.set, nil))
+			if tc.bySchema != "" {
+				if err == nil || !strings.Contains(err.Error(), "'"+tc.bySchema+"'") {
+					t.Errorf("helm install: %v\nwant the schema's error naming %s", err, tc.bySchema)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("helm install --dry-run: %v", err)
+			}
+			cm := decodeObjects(t, []byte(manifest))[objectKey{"ConfigMap", "berth-system", "berth-scheduler-config"}]
+			if cm == nil {
+				t.Fatal("no scheduler ConfigMap rendered")
+			}
+			data, _, _ := unstructured.NestedString(cm.Object, "data", "scheduler-config.yaml")
+			// As kube-scheduler's loadConfig (cmd/kube-scheduler/app/options) reads --config.
+			obj, _, err := schedscheme.Codecs.UniversalDecoder().Decode([]byte(data), nil, nil)
+			if err != nil {
+				t.Fatalf("berth-scheduler would not load the configuration: %v", err)
+			}
+			if errs := schedvalidation.ValidateKubeSchedulerConfiguration(obj.(*schedconfig.KubeSchedulerConfiguration)); errs != nil {
+				t.Errorf("berth-scheduler would reject the configuration: %v", errs)
+			}
 		})
 	}
 }
