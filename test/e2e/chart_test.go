@@ -24,6 +24,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -518,6 +519,63 @@ func TestChartSchemaKeepsIntegersWithinTheirFields(t *testing.T) {
 			}
 			if errs := schedvalidation.ValidateKubeSchedulerConfiguration(obj.(*schedconfig.KubeSchedulerConfiguration)); errs != nil {
 				t.Errorf("berth-scheduler would reject the configuration: %v", errs)
+			}
+		})
+	}
+}
+
+// With leader election a rollout brings the new pod up as standby first and the budget
+// keeps one replica through drains. A single replica gets no budget, which could only
+// block every drain of its node; without a lease the Deployment is recreated, so a
+// rollout never runs two schedulers at once.
+func TestChartRollsAndDrainsAsItsReplicasAllow(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		set          []string
+		wantStrategy appsv1.DeploymentStrategyType
+		wantPDB      bool
+	}{
+		{name: "two replicas with leader election roll a standby in and keep one through drains",
+			wantStrategy: appsv1.RollingUpdateDeploymentStrategyType, wantPDB: true},
+		{name: "one replica with leader election has no budget blocking drains", set: []string{"replicaCount=1"},
+			wantStrategy: appsv1.RollingUpdateDeploymentStrategyType},
+		{name: "leader election off recreates the one scheduler and has no budget blocking drains",
+			set:          []string{"leaderElection.leaderElect=false", "replicaCount=1"},
+			wantStrategy: appsv1.RecreateDeploymentStrategyType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			manifest, err := renderChart(t, "berth-scheduler", setValues(t, tc.set, nil))
+			if err != nil {
+				t.Fatalf("helm install --dry-run: %v", err)
+			}
+			objs := decodeObjects(t, []byte(manifest))
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(objs[objectKey{"Deployment", "berth-system", "berth-scheduler"}].Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			switch s := d.Spec.Strategy; {
+			case s.Type != tc.wantStrategy:
+				t.Errorf("strategy %s, want %s", s.Type, tc.wantStrategy)
+			case s.Type == appsv1.RecreateDeploymentStrategyType && s.RollingUpdate != nil:
+				t.Errorf("strategy Recreate with rollingUpdate %+v, which the API server refuses", s.RollingUpdate)
+			case s.Type == appsv1.RollingUpdateDeploymentStrategyType &&
+				(s.RollingUpdate == nil || s.RollingUpdate.MaxSurge.IntValue() != 1 || s.RollingUpdate.MaxUnavailable.IntValue() != 0):
+				t.Errorf("rolling update %+v, want maxSurge 1, maxUnavailable 0", s.RollingUpdate)
+			}
+			pdb := objs[objectKey{"PodDisruptionBudget", "berth-system", "berth-scheduler"}]
+			switch {
+			case tc.wantPDB && pdb == nil:
+				t.Error("no PodDisruptionBudget rendered")
+			case tc.wantPDB:
+				var budget policyv1.PodDisruptionBudget
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(pdb.Object, &budget); err != nil {
+					t.Fatal(err)
+				}
+				if m := budget.Spec.MinAvailable; m == nil || m.String() != "1" {
+					t.Errorf("PodDisruptionBudget minAvailable %v, want 1", m)
+				}
+			case pdb != nil:
+				t.Errorf("PodDisruptionBudget %v rendered for %d replica(s): it blocks every drain of the pod's node", pdb.Object["spec"], *d.Spec.Replicas)
 			}
 		})
 	}
