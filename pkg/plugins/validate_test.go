@@ -103,3 +103,22 @@ func TestCheckConfigRefusesArgumentsForAPluginDisabledAtEveryPoint(t *testing.T)
 		})
 	}
 }
+
+// Arguments of the wrong shape are named by field and shape, not by Go type.
+func TestCheckConfigSaysWhatShapeArgumentsTake(t *testing.T) {
+	for _, tc := range []struct{ name, profiles, want string }{
+		{"a list for the args",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: QoSPlacement\n  pluginConfig:\n  - name: QoSPlacement\n    args: [150]\n",
+			"config.yaml:11: profile berth-scheduler: pluginConfig[0]: QoSPlacement: args: must be an object (a map of fields); allowed: maxMemoryLimitOvercommitPercent"},
+		{"a number for a map of resources",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityHeadroom\n  pluginConfig:\n  - name: PriorityHeadroom\n    args:\n      reservations:\n      - belowPriority: 1000\n        reservePercent: 10\n",
+			"PriorityHeadroom: args.reservations[*].reservePercent: number is not allowed here, want an object (a map of names to values, each an integer from -2147483648 to 2147483647)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckConfig("config.yaml", configWith(tc.profiles))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v does not contain %q", err, tc.want)
+			}
+		})
+	}
+}

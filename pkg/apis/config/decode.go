@@ -88,9 +88,9 @@ func decodeStrict(obj runtime.Object, into Args) error {
 }
 
 // typeErrorRE reads encoding/json's type error (sigs.k8s.io/json's copy of it): the
-// value, the field path (from the struct's JSON names, without list indices) and the Go
-// type wanted.
-var typeErrorRE = regexp.MustCompile(`cannot unmarshal (.+) into Go struct field [^.]+\.(\S+) of type (\S+)`)
+// value, the field path (from the struct's JSON names, without list indices; none when
+// the args themselves have the wrong type) and the Go type wanted.
+var typeErrorRE = regexp.MustCompile(`cannot unmarshal (.+) into Go (?:struct field [^.]+\.(\S+)|value) of type (\S+)`)
 
 // decodeError says which field has a value of the wrong type, in berth's field names,
 // and what is allowed there.
@@ -100,16 +100,44 @@ func decodeError(err error, t reflect.Type) error {
 		return fmt.Errorf("args: %w", err)
 	}
 	got, path, want := m[1], m[2], m[3]
-	if ft, ok := fieldType(t, strings.Split(path, ".")); ok {
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if ft.Kind() == reflect.Map {
-			ft = ft.Elem() // the value of a map entry
-		}
-		want = jsonKind(ft)
+	if path == "" {
+		return fmt.Errorf("args: must be %s", shape(t))
 	}
-	return fmt.Errorf("args.%s: %s is not allowed here, want %s", listPath(t, path), got, want)
+	ft, ok := fieldType(t, strings.Split(path, "."))
+	if !ok {
+		return fmt.Errorf("args.%s: %s is not allowed here, want %s", listPath(t, path), got, want)
+	}
+	// The type wanted is the field's, or (a list item or map value of the wrong type)
+	// its element's: say which, e.g. reservations[*] or reservePercent[*].
+	path = listPath(t, path)
+	for ft.String() != want {
+		switch ft.Kind() {
+		case reflect.Pointer:
+		case reflect.Slice, reflect.Array, reflect.Map:
+			path += "[*]"
+		default:
+			return fmt.Errorf("args.%s: %s is not allowed here, want %s", path, got, jsonKind(ft))
+		}
+		ft = ft.Elem()
+	}
+	return fmt.Errorf("args.%s: %s is not allowed here, want %s", path, got, shape(ft))
+}
+
+// shape names the JSON value a Go type takes, with the fields an object allows.
+func shape(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if allowed := jsonFields(t, nil); len(allowed) > 0 {
+			return "an object (a map of fields); allowed: " + strings.Join(allowed, ", ")
+		}
+		return "an object (a map of fields); this plugin takes no arguments"
+	case reflect.Map:
+		return "an object (a map of names to values, each " + jsonKind(t.Elem()) + ")"
+	}
+	return jsonKind(t)
 }
 
 // listPath marks the lists on a field path that encoding/json gives without indices:
