@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -199,5 +201,26 @@ reservations:
 				}
 			}
 		})
+	}
+}
+
+// docs/plugins.md quotes the errors of an invalid reservation; the quotes must be the
+// messages berth-scheduler prints, not an older or upstream wording.
+func TestPluginDocsQuoteTheHeadroomErrorsAsPrinted(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/plugins.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := PriorityHeadroomArgs{Reservations: []HeadroomReservation{
+		{BelowPriority: ptr.To[int32](1000), ReservePercent: map[v1.ResourceName]int32{"cpu": 120, "gpu": 10}},
+	}}
+	errs := args.Validate(field.NewPath("args"))
+	if len(errs) != 2 {
+		t.Fatalf("Validate = %v, want an error for cpu and one for gpu", errs)
+	}
+	for _, e := range errs {
+		if !strings.Contains(string(doc), e.Error()) {
+			t.Errorf("docs/plugins.md does not quote %q", e.Error())
+		}
 	}
 }
