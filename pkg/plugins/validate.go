@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -468,37 +469,52 @@ func nodeJSON(n *yaml.Node) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// fieldRE finds the field an error names: `unknown field x`, `duplicate field x`.
-var fieldRE = regexp.MustCompile(`(?:unknown|duplicate) field ([^\s;(]+)`)
+// argsPathRE finds the first field path an error message names, up to its colon:
+// args.reservations[0].reservePercent[cpu], args.rules[0].minPrority.
+var argsPathRE = regexp.MustCompile(`\bargs((?:\.[^.\[\]:\s]+|\[[^\]]*\])*):`)
 
-// lineOf finds the line of the field an error message names, falling back to def.
+// pathStepRE is one step of such a path: .field, or [index] or [key].
+var pathStepRE = regexp.MustCompile(`\.([^.\[\]]+)|\[([^\]]*)\]`)
+
+// lineOf finds the line of the field an error message names by following its path
+// from the args node n: the line of the deepest key or list item the path reaches (a
+// missing field's parent, say), def if it reaches none.
 func lineOf(n *yaml.Node, msg string, def int) int {
-	m := fieldRE.FindStringSubmatch(msg)
+	m := argsPathRE.FindStringSubmatch(msg)
 	if m == nil {
 		return def
 	}
-	key := m[1]
-	var find func(*yaml.Node) int
-	find = func(n *yaml.Node) int {
+	line := def
+	for _, step := range pathStepRE.FindAllStringSubmatch(m[1], -1) {
 		if n == nil {
-			return 0
+			break
 		}
+		name, key := step[1], step[2]
+		if name == "" && n.Kind == yaml.SequenceNode {
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				break
+			}
+			n = n.Content[i]
+			line = n.Line
+			continue
+		}
+		if name == "" {
+			name = key
+		}
+		var next *yaml.Node
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == key {
-					return n.Content[i].Line
+				if n.Content[i].Value == name {
+					line, next = n.Content[i].Line, n.Content[i+1]
+					break
 				}
 			}
 		}
-		for _, c := range n.Content {
-			if l := find(c); l != 0 {
-				return l
-			}
+		if next == nil {
+			break
 		}
-		return 0
+		n = next
 	}
-	if l := find(n); l != 0 {
-		return l
-	}
-	return def
+	return line
 }

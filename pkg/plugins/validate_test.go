@@ -112,7 +112,37 @@ func TestCheckConfigSaysWhatShapeArgumentsTake(t *testing.T) {
 			"config.yaml:11: profile berth-scheduler: pluginConfig[0]: QoSPlacement: args: must be an object (a map of fields); allowed: maxMemoryLimitOvercommitPercent"},
 		{"a number for a map of resources",
 			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityHeadroom\n  pluginConfig:\n  - name: PriorityHeadroom\n    args:\n      reservations:\n      - belowPriority: 1000\n        reservePercent: 10\n",
-			"PriorityHeadroom: args.reservations[*].reservePercent: number is not allowed here, want an object (a map of names to values, each an integer from -2147483648 to 2147483647)"},
+			"PriorityHeadroom: args.reservations[0].reservePercent: number is not allowed here, want an object (a map of names to values, each an integer from -2147483648 to 2147483647)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckConfig("config.yaml", configWith(tc.profiles))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The line named is the bad field's, found by the error's field path (list indices and
+// map keys included), not the line where the plugin's args start.
+func TestCheckConfigNamesTheLineOfTheBadField(t *testing.T) {
+	headroom := func(reservations string) string {
+		return "- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityHeadroom\n" +
+			"  pluginConfig:\n  - name: PriorityHeadroom\n    args:\n      reservations:\n" + reservations // line 13 is the first reservation
+	}
+	for _, tc := range []struct{ name, profiles, want string }{
+		{"a percent out of range in a block map",
+			headroom("      - belowPriority: 1000000\n        reservePercent:\n          cpu: 10\n          memory: 110\n"),
+			"config.yaml:16: profile berth-scheduler: pluginConfig[0]: PriorityHeadroom: args.reservations[0].reservePercent[memory]: Invalid value: 110"},
+		{"a percent out of range in a flow map of the second reservation",
+			headroom("      - belowPriority: 1000000\n        reservePercent: {cpu: 10}\n      - belowPriority: 1000\n        reservePercent: {cpu: 110}\n"),
+			"config.yaml:16: profile berth-scheduler: pluginConfig[0]: PriorityHeadroom: args.reservations[1].reservePercent[cpu]: Invalid value: 110"},
+		{"a priority beyond int32 in the second reservation",
+			headroom("      - belowPriority: 1000000\n        reservePercent: {cpu: 10}\n      - reservePercent: {cpu: 10}\n        belowPriority: 3000000000\n"),
+			"config.yaml:16: profile berth-scheduler: pluginConfig[0]: PriorityHeadroom: args.reservations[1].belowPriority: number 3000000000 is not allowed here"},
+		{"a missing field at its reservation",
+			headroom("      - belowPriority: 1000000\n        reservePercent: {cpu: 10}\n      - belowPriority: 1000\n"),
+			"config.yaml:15: profile berth-scheduler: pluginConfig[0]: PriorityHeadroom: args.reservations[1].reservePercent: Required value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckConfig("config.yaml", configWith(tc.profiles))

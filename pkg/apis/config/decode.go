@@ -3,6 +3,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -75,7 +77,7 @@ func decodeStrict(obj runtime.Object, into Args) error {
 	}
 	strict, err := sigsjson.UnmarshalStrict(data, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
 	if err != nil {
-		return decodeError(err, reflect.TypeOf(into).Elem())
+		return decodeError(err, reflect.TypeOf(into).Elem(), data)
 	}
 	if len(strict) > 0 {
 		msgs := make([]string, len(strict))
@@ -94,7 +96,7 @@ var typeErrorRE = regexp.MustCompile(`cannot unmarshal (.+) into Go (?:struct fi
 
 // decodeError says which field has a value of the wrong type, in berth's field names,
 // and what is allowed there.
-func decodeError(err error, t reflect.Type) error {
+func decodeError(err error, t reflect.Type, data []byte) error {
 	m := typeErrorRE.FindStringSubmatch(err.Error())
 	if m == nil {
 		return fmt.Errorf("args: %w", err)
@@ -102,6 +104,10 @@ func decodeError(err error, t reflect.Type) error {
 	got, path, want := m[1], m[2], m[3]
 	if path == "" {
 		return fmt.Errorf("args: must be %s", shape(t))
+	}
+	// The error's path has no list indices or map keys; the value it ends at has.
+	if p, vt, ok := valueAt(data, errorOffset(err), t); ok && deref(vt).String() == want {
+		return fmt.Errorf("args%s: %s is not allowed here, want %s", p, got, shape(vt))
 	}
 	ft, ok := fieldType(t, strings.Split(path, "."))
 	if !ok {
@@ -121,6 +127,94 @@ func decodeError(err error, t reflect.Type) error {
 		ft = ft.Elem()
 	}
 	return fmt.Errorf("args.%s: %s is not allowed here, want %s", path, got, shape(ft))
+}
+
+// errorOffset is where in the JSON encoding/json's type error occurred: the end of the
+// first token of the value (sigs.k8s.io/json's copy of the error type is internal, so
+// its Offset is read by name); -1 if the error has none.
+func errorOffset(err error) int64 {
+	v := reflect.ValueOf(err)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return -1
+	}
+	if f := v.Elem().FieldByName("Offset"); f.IsValid() && f.Kind() == reflect.Int64 {
+		return f.Int()
+	}
+	return -1
+}
+
+// valueAt finds the JSON value whose first token ends at offset in data, read as t: its
+// path in field.Path's form (.field, [index], [key]) and the Go type it decodes into.
+func valueAt(data []byte, offset int64, t reflect.Type) (string, reflect.Type, bool) {
+	if offset < 0 {
+		return "", nil, false
+	}
+	type container struct {
+		t       reflect.Type // the list's or object's type, pointers stripped
+		path    string
+		object  bool
+		key     string // the key of the next value, in an object
+		wantKey bool
+		next    int // the index of the next item, in a list
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*container
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", nil, false
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		path, vt := "", t
+		if len(stack) > 0 {
+			c := stack[len(stack)-1]
+			if c.object && c.wantKey {
+				c.key, c.wantKey = tok.(string), false
+				continue
+			}
+			vt = nil
+			switch {
+			case c.object:
+				c.wantKey = true
+				if c.t != nil && c.t.Kind() == reflect.Struct {
+					path = c.path + "." + c.key
+					vt, _ = fieldByJSON(c.t, c.key)
+				} else {
+					path = c.path + "[" + c.key + "]"
+					if c.t != nil && c.t.Kind() == reflect.Map {
+						vt = c.t.Elem()
+					}
+				}
+			default:
+				path = fmt.Sprintf("%s[%d]", c.path, c.next)
+				c.next++
+				if c.t != nil && (c.t.Kind() == reflect.Slice || c.t.Kind() == reflect.Array) {
+					vt = c.t.Elem()
+				}
+			}
+		}
+		if dec.InputOffset() >= offset {
+			return path, vt, vt != nil
+		}
+		if d, ok := tok.(json.Delim); ok {
+			var ct reflect.Type
+			if vt != nil {
+				ct = deref(vt)
+			}
+			stack = append(stack, &container{t: ct, path: path, object: d == '{', wantKey: d == '{'})
+		}
+	}
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }
 
 // shape names the JSON value a Go type takes, with the fields an object allows.

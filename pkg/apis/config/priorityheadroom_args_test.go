@@ -176,7 +176,7 @@ reservations:
 		{
 			name:    "a fractional percent is rejected",
 			raw:     `{"reservations": [{"belowPriority": 5, "reservePercent": {"cpu": 1.5}}]}`,
-			wantErr: "PriorityHeadroom: args.reservations[*].reservePercent[*]: number 1.5 is not allowed here, want an integer",
+			wantErr: "PriorityHeadroom: args.reservations[0].reservePercent[cpu]: number 1.5 is not allowed here, want an integer",
 		},
 		{
 			name:    "validation errors name the plugin and the field",

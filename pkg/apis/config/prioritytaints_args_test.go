@@ -135,7 +135,7 @@ rules:
 		{
 			name:    "a minPriority beyond int32 is rejected",
 			raw:     `{"rules": [{"key": "a", "minPriority": 3000000000}]}`,
-			wantErr: "PriorityTaints: args.rules[*].minPriority: number 3000000000 is not allowed here",
+			wantErr: "PriorityTaints: args.rules[0].minPriority: number 3000000000 is not allowed here",
 		},
 		{
 			name:    "validation errors name the plugin and the field",
