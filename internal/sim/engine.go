@@ -47,6 +47,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/kubernetes/pkg/scheduler"
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
@@ -315,6 +316,16 @@ func newRun(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSche
 			r.err = r.explain.before(ctx, sched, sched.Cache, pi.Pod, r.clock.elapsed())
 		}
 		return e, err
+	}
+	if r.explain != nil {
+		// What the scheduler's PostFilter did, for explain to tell it as it happened.
+		failure := sched.FailureHandler
+		sched.FailureHandler = func(ctx context.Context, f framework.Framework, pi *framework.QueuedPodInfo, status *fwk.Status, nominating *fwk.NominatingInfo, start time.Time) {
+			if pi != nil && pi.Pod != nil && pi.Pod.Namespace+"/"+pi.Pod.Name == o.Explain {
+				r.explain.failed(status, nominating)
+			}
+			failure(ctx, f, pi, status, nominating, start)
+		}
 	}
 	return r, nil
 }

@@ -2,10 +2,12 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -124,11 +126,15 @@ type Victim struct {
 
 // AttemptOutcome is what the scheduler did.
 type AttemptOutcome struct {
-	// Result is "bound", "nominated" (preemption started) or "unschedulable".
+	// Result is "bound", "nominated" (preemption started in this attempt) or
+	// "unschedulable".
 	Result  string   `json:"result"`
 	Node    string   `json:"node,omitempty"`
 	Message string   `json:"message,omitempty"`
 	Victims []string `json:"victims,omitempty"`
+	// KeepsNomination is the node an unschedulable pod stays nominated to from an
+	// earlier attempt's preemption (this one preempted nothing).
+	KeepsNomination string `json:"keepsNomination,omitempty"`
 }
 
 // explainer builds the explanations of one pod's attempts. It runs a second framework
@@ -143,6 +149,17 @@ type explainer struct {
 	shadows map[string]*shadow
 	reports []Attempt
 	current *Attempt
+	// postFilter is what the scheduler's own PostFilter did in the current attempt,
+	// nil until the attempt fails after its filters (or if it never does).
+	postFilter *postFilterOutcome
+}
+
+// postFilterOutcome is the scheduler's PostFilter result in one attempt: nominated is
+// the node its preemption nominated ("" if it preempted nothing) and message its
+// status message, as the FailedScheduling event quotes it.
+type postFilterOutcome struct {
+	nominated string
+	message   string
 }
 
 type shadow struct {
@@ -276,6 +293,7 @@ func (e *explainer) before(ctx context.Context, s *scheduler.Scheduler, cache in
 	}
 	e.reports = append(e.reports, a)
 	e.current = &e.reports[len(e.reports)-1]
+	e.postFilter = nil
 	return nil
 }
 
@@ -363,6 +381,12 @@ func (e *explainer) preemption(ctx context.Context, sh *shadow, state fwk.CycleS
 	}
 	if ev == nil {
 		return nil
+	}
+	// Like upstream's Evaluator (evaluate, step 0), ask about the preemptor as the
+	// informer has it: the queued copy lacks the nomination an earlier attempt gave it,
+	// on which PodEligibleToPreemptOthers depends.
+	if latest, err := ev.PodLister.Pods(pod.Namespace).Get(pod.Name); err == nil {
+		pod = latest
 	}
 	v := &PreemptionVerdict{Plugin: name}
 	statuses := framework.NewDefaultNodeToStatus()
@@ -483,19 +507,54 @@ func upstreamScoreFuncs(victims map[string]*extenderv1.Victims) []func(string) i
 	}
 }
 
+// failed records the scheduler's failure of the attempt being explained (its
+// FailureHandler's arguments): when the filters left no node, the status carries the
+// FitError with the PostFilter plugins' message, and nominating is what PostFilter
+// decided (a node when preemption nominated one; nil, or no node, when it did not).
+func (e *explainer) failed(status *fwk.Status, nominating *fwk.NominatingInfo) {
+	if e.current == nil {
+		return
+	}
+	var fitErr *framework.FitError
+	if !errors.As(status.AsError(), &fitErr) {
+		return
+	}
+	pf := &postFilterOutcome{message: fitErr.Diagnosis.PostFilterMsg}
+	if nominating.Mode() == fwk.ModeOverride {
+		pf.nominated = nominating.NominatedNodeName
+	}
+	e.postFilter = pf
+}
+
 // after records what the scheduler did in the attempt just explained.
 func (e *explainer) after(pod *v1.Pod, events []Event) {
 	if e.current == nil {
 		return
 	}
 	o := &e.current.Outcome
+	pf := e.postFilter
 	switch {
 	case pod != nil && pod.Spec.NodeName != "":
 		o.Result, o.Node = "bound", pod.Spec.NodeName
+	case pf != nil && pf.nominated == "":
+		// PostFilter preempted nothing; a nomination the pod holds is an earlier
+		// attempt's.
+		o.Result = "unschedulable"
+		if pod != nil {
+			o.KeepsNomination = pod.Status.NominatedNodeName
+		}
 	case pod != nil && pod.Status.NominatedNodeName != "":
 		o.Result, o.Node = "nominated", pod.Status.NominatedNodeName
 	default:
 		o.Result = "unschedulable"
+	}
+	if v := e.current.Preemption; v != nil && pf != nil && pf.nominated == "" {
+		// The scheduler's PostFilter is the truth: the dry run's candidates are not
+		// what happened, and the scheduler's reason replaces the dry run's.
+		v.Candidates, v.Chosen, v.DecidedBy, v.Rules = nil, "", "", nil
+		if msg := strings.TrimPrefix(pf.message, "preemption: "); msg != "" {
+			v.Reason = msg
+		}
 	}
 	for _, ev := range events {
 		switch {
@@ -505,7 +564,7 @@ func (e *explainer) after(pod *v1.Pod, events []Event) {
 			o.Victims = append(o.Victims, ev.Object)
 		}
 	}
-	e.current = nil
+	e.current, e.postFilter = nil, nil
 }
 
 func names(ps []schedconfig.Plugin) []string {

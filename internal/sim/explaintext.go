@@ -75,11 +75,19 @@ func outcomeLine(a Attempt) string {
 	case "bound":
 		s = "bound to " + o.Node
 	case "nominated":
-		s = fmt.Sprintf("nominated to %s, preempting %s", o.Node, strings.Join(o.Victims, ", "))
+		s = "nominated to " + o.Node
+		if len(o.Victims) > 0 {
+			s += ", preempting " + strings.Join(o.Victims, ", ")
+		} else {
+			s += " without evicting any pod"
+		}
 	default:
 		s = "unschedulable"
 		if o.Message != "" {
 			s += ": " + o.Message
+		}
+		if o.KeepsNomination != "" {
+			s += fmt.Sprintf("\n  The pod stays nominated to %s by an earlier attempt's preemption; this attempt preempted nothing", o.KeepsNomination)
 		}
 	}
 	if a.Best != "" {
@@ -181,10 +189,10 @@ func writePreemption(b *strings.Builder, p *PreemptionVerdict, top int) {
 	fmt.Fprintf(b, "  Preemption (%s): ", p.Plugin)
 	switch {
 	case !p.Eligible:
-		fmt.Fprintf(b, "the pod may not preempt: %s\n", p.Reason)
+		fmt.Fprintf(b, "none in this attempt; the pod may not preempt now: %s\n", p.Reason)
 		return
 	case len(p.Candidates) == 0:
-		fmt.Fprintf(b, "no candidate: %s\n", p.Reason)
+		fmt.Fprintf(b, "none in this attempt; no candidate: %s\n", p.Reason)
 		return
 	}
 	fmt.Fprintf(b, "%d candidate node(s), best first; chosen %s", len(p.Candidates), p.Chosen)

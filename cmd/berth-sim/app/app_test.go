@@ -162,6 +162,67 @@ func TestExplainShowsPluginsScoresAndThePreemptionRule(t *testing.T) {
 	}
 }
 
+// TestExplainShowsNoPreemptionTheSchedulerDidNotMake: in preemption-storm, surge-29's
+// first attempt preempts etl-37 on node-13; its second finds etl-37 still terminating
+// there, and the scheduler's PostFilter refuses to preempt again ("not eligible due to a
+// terminating pod on the nominated node"). explain must say so, not show the victim a
+// dry run would pick (etl-36, which surge-58 evicts later) as if it had been preempted.
+func TestExplainShowsNoPreemptionTheSchedulerDidNotMake(t *testing.T) {
+	const reason = "not eligible due to a terminating pod on the nominated node"
+	args := []string{"explain", "--scenario", "examples/sim/preemption-storm.yaml", "--config", "berth", "--pod", "surge-29"}
+	out, _, err := berthSim(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := strings.Split(out, "\nAttempt ")
+	if len(attempts) < 3 {
+		t.Fatalf("want at least 2 attempts:\n%s", out)
+	}
+	first, second := attempts[1], attempts[2]
+	for _, want := range []string{"nominated to node-13, preempting default/etl-37", "chosen node-13"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("attempt 1 lacks %q:\n%s", want, first)
+		}
+	}
+	for _, want := range []string{
+		"unschedulable: ", reason,
+		"stays nominated to node-13 by an earlier attempt's preemption; this attempt preempted nothing",
+		"Preemption (QoSAwarePreemption): none in this attempt; the pod may not preempt now: " + reason,
+	} {
+		if !strings.Contains(second, want) {
+			t.Errorf("attempt 2 lacks %q:\n%s", want, second)
+		}
+	}
+	for _, bad := range []string{"preempting \n", "chosen", "etl-36", "decided by"} {
+		if strings.Contains(second, bad) {
+			t.Errorf("attempt 2 shows %q, a preemption the scheduler did not make:\n%s", bad, second)
+		}
+	}
+
+	js, _, err := berthSim(t, append(args, "--json")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []struct {
+		Attempts []sim.Attempt `json:"attempts"`
+	}
+	if err := json.Unmarshal([]byte(js), &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || len(runs[0].Attempts) < 2 {
+		t.Fatalf("--json: want one run with at least 2 attempts, got %+v", runs)
+	}
+	a := runs[0].Attempts[1]
+	if a.Outcome.Result != "unschedulable" || a.Outcome.KeepsNomination != "node-13" || len(a.Outcome.Victims) != 0 {
+		t.Errorf("--json attempt 2 outcome = %+v, want unschedulable, still nominated to node-13, no victims", a.Outcome)
+	}
+	// The dry run itself asks upstream's PodEligibleToPreemptOthers about the pod as the
+	// informer has it (nominated to node-13), so it finds the pod ineligible too.
+	if p := a.Preemption; p == nil || p.Eligible || p.Chosen != "" || len(p.Candidates) != 0 || !strings.Contains(p.Reason, reason) {
+		t.Errorf("--json attempt 2 preemption = %+v, want not eligible (%q), no candidate, none chosen", p, reason)
+	}
+}
+
 func TestDiffListsThePodsPlacedDifferently(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	if _, _, err := berthSim(t, "run", "--scenario", "examples/sim/mixed-qos-memory-pressure.yaml", "--config", "default", "--config", "berth", "--out", dir); err != nil {
