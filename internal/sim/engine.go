@@ -154,6 +154,28 @@ type Change struct {
 	Kind ChangeKind
 }
 
+// runFeatureGates are the feature gates Run sets in its process (see the package
+// comment); RunFeatureGates reports their effect.
+var runFeatureGates = map[string]bool{
+	string(features.SchedulerAsyncPreemption): false,
+}
+
+// RunFeatureGates returns every feature gate the process knows with the value a run
+// sees: the process's own values with the gates Run sets applied. A caller whose runs
+// go to worker processes (RunParallel) records these, not its own gates, which no run
+// has set.
+func RunFeatureGates() (map[string]bool, error) {
+	g := utilfeature.DefaultMutableFeatureGate.DeepCopy()
+	if err := g.SetFromMap(runFeatureGates); err != nil {
+		return nil, fmt.Errorf("feature gates: %w", err)
+	}
+	gates := map[string]bool{}
+	for f := range g.GetAll() {
+		gates[string(f)] = g.Enabled(f)
+	}
+	return gates, nil
+}
+
 // runMu keeps runs of one process apart: math/rand's global source and the feature
 // gates are process-wide.
 var runMu sync.Mutex
@@ -169,9 +191,7 @@ func Run(ctx context.Context, w *workload.Workload, cfg *schedconfig.KubeSchedul
 	if len(cfg.Profiles) == 0 {
 		return nil, errors.New("the configuration has no profile")
 	}
-	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{
-		string(features.SchedulerAsyncPreemption): false,
-	}); err != nil {
+	if err := utilfeature.DefaultMutableFeatureGate.SetFromMap(runFeatureGates); err != nil {
 		return nil, fmt.Errorf("feature gates: %w", err)
 	}
 	if o.BindTimeout == 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/berth-sched/berth/internal/sim"
 	"github.com/berth-sched/berth/pkg/plugins"
 )
@@ -302,4 +304,33 @@ func TestBadInputFailsWithOneMessageAndWritesNothing(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+}
+
+// TestManifestRecordsTheFeatureGatesTheRunsUsed: the runs happen in worker processes,
+// which set gates this process never sets; manifest.json records the workers' values.
+func TestManifestRecordsTheFeatureGatesTheRunsUsed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	if _, _, err := berthSim(t, "run", "--scenario", "examples/sim/mixed-qos-memory-pressure.yaml", "--config", "default", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		FeatureGates map[string]bool `json:"featureGates"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	want, err := sim.RunFeatureGates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, m.FeatureGates); d != "" {
+		t.Errorf("manifest.json featureGates differ from the runs' (-runs +manifest):\n%s", d)
+	}
+	if enabled, ok := m.FeatureGates["SchedulerAsyncPreemption"]; !ok || enabled {
+		t.Errorf("manifest.json featureGates.SchedulerAsyncPreemption = %v (present %v), want false", enabled, ok)
+	}
 }

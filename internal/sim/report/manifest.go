@@ -9,9 +9,9 @@ import (
 	"io"
 	"runtime"
 
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	kubeversion "k8s.io/component-base/version"
 
+	"github.com/berth-sched/berth/internal/sim"
 	"github.com/berth-sched/berth/internal/sim/workload"
 	"github.com/berth-sched/berth/pkg/version"
 )
@@ -31,7 +31,8 @@ type Manifest struct {
 	BerthVersion         string `json:"berthVersion"`
 	KubeSchedulerVersion string `json:"kubeSchedulerVersion"`
 	GoVersion            string `json:"goVersion"`
-	// FeatureGates are the effective values of every feature gate the process knows.
+	// FeatureGates are the values of every feature gate the process knows as the runs
+	// see them (sim.RunFeatureGates): the runs' worker processes set some.
 	FeatureGates map[string]bool `json:"featureGates"`
 	CommandLine  []string        `json:"commandLine"`
 }
@@ -77,16 +78,16 @@ func WorkloadSHA256(w *workload.Workload) (string, error) {
 }
 
 // NewManifest fills what the process knows: the workload's description and hash, the
-// versions, the feature gates (call it after the runs: the engine sets gates) and the
-// command line. The caller adds the configs, sweeps, seed and parallelism.
+// versions, the feature gates the runs use (sim.RunFeatureGates) and the command line.
+// The caller adds the configs, sweeps, seed and parallelism.
 func NewManifest(source string, w *workload.Workload, commandLine []string) (Manifest, error) {
 	sum, err := WorkloadSHA256(w)
 	if err != nil {
 		return Manifest{}, err
 	}
-	gates := map[string]bool{}
-	for f := range utilfeature.DefaultMutableFeatureGate.GetAll() {
-		gates[string(f)] = utilfeature.DefaultFeatureGate.Enabled(f)
+	gates, err := sim.RunFeatureGates()
+	if err != nil {
+		return Manifest{}, err
 	}
 	return Manifest{
 		Workload:             WorkloadSource{Source: source, SHA256: sum, Nodes: len(w.Nodes), Pods: len(w.Pods)},
