@@ -97,7 +97,8 @@ same placements, bit for bit (compare the placement hashes).`,
 }
 
 // progress is the progress line on stderr: it appears once a comparison has run for
-// progressAfter, so short ones print nothing but their table.
+// progressAfter, so short ones print nothing but their table. It shows its own rate:
+// the bar, created late, would count every pod done before it as done in an instant.
 type progress struct {
 	out   io.Writer
 	start time.Time
@@ -107,21 +108,32 @@ type progress struct {
 func newProgress(out io.Writer) *progress { return &progress{out: out, start: time.Now()} }
 
 func (p *progress) update(done, total int) {
+	elapsed := time.Since(p.start)
+	description := "replaying, " + rateText(done, elapsed)
 	if p.bar == nil {
-		if time.Since(p.start) < progressAfter {
+		if elapsed < progressAfter {
 			return
 		}
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(p.out),
-			progressbar.OptionSetDescription("replaying"),
+			progressbar.OptionSetDescription(description),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("pods"),
-			progressbar.OptionShowIts(),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 		)
 	}
 	_ = p.bar.Set(done)
+	p.bar.Describe(description)
+}
+
+// rateText is the replay's rate: pods done per wall-clock second since it started.
+func rateText(done int, elapsed time.Duration) string {
+	if elapsed <= 0 {
+		return "0 pods/s"
+	}
+	return fmt.Sprintf("%.0f pods/s", float64(done)/elapsed.Seconds())
 }
 
 func (p *progress) finish() {

@@ -28,6 +28,32 @@ func TestProgressLineAppearsOnlyAfterTwoSeconds(t *testing.T) {
 	}
 }
 
+// TestProgressRateIsPodsPerSecondSinceTheRunStarted: the line appears late, and the
+// pods done before it count at the run's pace, not as done in the instant it appeared.
+func TestProgressRateIsPodsPerSecondSinceTheRunStarted(t *testing.T) {
+	cases := []struct {
+		name        string
+		ago         time.Duration
+		done, total int
+		want        string
+	}{
+		{"first line, 4 s in", 4 * time.Second, 400, 1000, "replaying, 100 pods/s"},
+		{"first line, 10 s in", 10 * time.Second, 50, 1000, "replaying, 5 pods/s"},
+		{"first line, 2.5 s in", 2500 * time.Millisecond, 420, 640, "replaying, 168 pods/s"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := newProgress(&out)
+			p.start = time.Now().Add(-tc.ago)
+			p.update(tc.done, tc.total)
+			if line := out.String(); !strings.Contains(line, tc.want) {
+				t.Errorf("progress line %q, want it to contain %q", line, tc.want)
+			}
+		})
+	}
+}
+
 // TestBadFlagsAreRefusedBeforeAnyReplay: a flag value berth-sim cannot honour ends it
 // with an error naming the flag, before anything is replayed: nothing is printed and
 // the directory in the way is left as it was.
