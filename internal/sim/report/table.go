@@ -14,8 +14,9 @@ type tableRow struct {
 	cell  func(Run, *Metrics) string
 }
 
-// WriteTable writes the comparison table: one column per run, one row per figure,
-// then each priority tier's figures under a line naming the tier. Undefined figures
+// WriteTable writes the comparison table: one column per run, one row per figure of
+// results.json (one per value of a figure with several), then each priority tier's
+// figures under a line naming the tier. Undefined figures
 // show as "-".
 func WriteTable(out io.Writer, runs []Run, metrics []Metrics) error {
 	if err := checkRuns(runs, metrics); err != nil {
@@ -95,12 +96,15 @@ func figureRows() []tableRow {
 		}
 	}
 	// The pod counts, pending times and victims read as a tier's: the whole run is the
-	// tier of every pod.
-	rows := []tableRow{{"pods", n(func(m *Metrics) int { return m.Pods })}}
+	// tier of every pod. The pre-existing pods are among the scheduled ones.
+	var rows []tableRow
 	for _, r := range tierRows() {
 		rows = append(rows, tableRow{r.label, func(_ Run, m *Metrics) string {
-			return r.cell(&TierMetrics{Scheduled: m.Scheduled, Pending: m.Pending, NeverScheduled: m.NeverScheduled, PendingTime: m.PendingTime, Victims: m.Victims})
+			return r.cell(&TierMetrics{Pods: m.Pods, Scheduled: m.Scheduled, Pending: m.Pending, NeverScheduled: m.NeverScheduled, PendingTime: m.PendingTime, Victims: m.Victims})
 		}})
+		if r.label == "scheduled" {
+			rows = append(rows, tableRow{"  pre-existing", n(func(m *Metrics) int { return m.PreExisting })})
+		}
 	}
 	return append(rows, []tableRow{
 		{"  BestEffort", n(func(m *Metrics) int { return m.VictimsByQoS.BestEffort })},
@@ -121,6 +125,7 @@ func figureRows() []tableRow {
 		{"  most in one zone", func(_ Run, m *Metrics) string { return orDash(m.CriticalMaxPerZone, strconv.Itoa) }},
 		{"attempts", n(func(m *Metrics) int { return m.Attempts })},
 		{"virtual time", func(_ Run, m *Metrics) string { return seconds(m.EndSeconds) }},
+		{"  active time", func(_ Run, m *Metrics) string { return seconds(m.ActiveSeconds) }},
 		{"wall time", func(_ Run, m *Metrics) string { return seconds(m.WallSeconds) }},
 		{"pods/s", func(_ Run, m *Metrics) string { return decimal(m.PodsPerSecond, 1) }},
 		{"placement hash", func(_ Run, m *Metrics) string { return shortHash(m.PlacementHash) }},
@@ -143,6 +148,7 @@ func tierRows() []tierRow {
 		}
 	}
 	return []tierRow{
+		{"pods", n(func(t *TierMetrics) int { return t.Pods })},
 		{"scheduled", n(func(t *TierMetrics) int { return t.Scheduled })},
 		{"pending at end", n(func(t *TierMetrics) int { return t.Pending })},
 		{"never scheduled", n(func(t *TierMetrics) int { return t.NeverScheduled })},

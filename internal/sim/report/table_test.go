@@ -14,6 +14,7 @@ config                            scheduler-config.yaml       default
 sweep PriorityPlacement.weight                        2             -
 pods                                                  5             5
 scheduled                                             5             4
+  pre-existing                                        0             0
 pending at end                                        0             1
 never scheduled                                       0             1
 pending time mean                                 11.8s         250ms
@@ -36,10 +37,12 @@ critical pods                                         2             2
   most in one zone                                    2             1
 attempts                                              6             6
 virtual time                                       2m0s          2m0s
+  active time                                      2m0s          2m0s
 wall time                                          1.5s            1s
 pods/s                                              3.3           5.0
 placement hash                             b0ba07099169  9fa9194a20eb
 tier critical (priority 1000000)
+  pods                                                2             2
   scheduled                                           2             2
   pending at end                                      0             0
   never scheduled                                     0             0
@@ -48,6 +51,7 @@ tier critical (priority 1000000)
   pending time p99                                   1s            1s
   victims                                             0             0
 tier batch (priority 100)
+  pods                                                3             3
   scheduled                                           3             2
   pending at end                                      0             1
   never scheduled                                     0             1
