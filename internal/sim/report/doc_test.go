@@ -160,19 +160,11 @@ func TestTheTableHasTheRowPerFigureTheDocsPromise(t *testing.T) {
 	if doc := strings.Join(strings.Fields(docSection(t, "### The terminal table")), " "); !strings.Contains(doc, "one row per figure of results.json") {
 		t.Errorf("the terminal table's section no longer says it has one row per figure of results.json:\n%s", doc)
 	}
-	w, runs := comparison()
-	metrics, err := MeasureAll(w, runs, MeasureOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := WriteTable(&b, runs, metrics); err != nil {
-		t.Fatal(err)
-	}
+	table := comparisonTable(t)
 	// The labels of the run's rows, and of the rows of every tier.
 	runLabels, tierLabels := map[string]bool{}, map[string]int{}
 	tiers := 0
-	for _, line := range strings.Split(b.String(), "\n") {
+	for _, line := range strings.Split(table, "\n") {
 		label, _, _ := strings.Cut(strings.TrimSpace(line), "  ")
 		switch {
 		case strings.HasPrefix(line, "tier "):
@@ -209,10 +201,10 @@ func TestTheTableHasTheRowPerFigureTheDocsPromise(t *testing.T) {
 			t.Errorf("figure %s has no row in the table (add one to WriteTable and to figureLabels)", k)
 		case strings.HasPrefix(k, "runs[].tiers[]."):
 			if tierLabels[label] != tiers {
-				t.Errorf("figure %s: %d of %d tiers have a %q row:\n%s", k, tierLabels[label], tiers, label, b.String())
+				t.Errorf("figure %s: %d of %d tiers have a %q row:\n%s", k, tierLabels[label], tiers, label, table)
 			}
 		case !runLabels[label]:
-			t.Errorf("figure %s: the table has no %q row:\n%s", k, label, b.String())
+			t.Errorf("figure %s: the table has no %q row:\n%s", k, label, table)
 		}
 	}
 }

@@ -61,7 +61,9 @@ tier batch (priority 100)
   victims                                             1             1
 `
 
-func TestWriteTablePrintsOneColumnPerRunAndOneRowPerFigure(t *testing.T) {
+// comparisonTable is the table of comparison()'s runs.
+func comparisonTable(t *testing.T) string {
+	t.Helper()
 	w, runs := comparison()
 	metrics, err := MeasureAll(w, runs, MeasureOptions{})
 	if err != nil {
@@ -71,8 +73,12 @@ func TestWriteTablePrintsOneColumnPerRunAndOneRowPerFigure(t *testing.T) {
 	if err := WriteTable(&b, runs, metrics); err != nil {
 		t.Fatal(err)
 	}
-	if b.String() != wantTable {
-		t.Errorf("table:\n%s\nwant:\n%s", b.String(), wantTable)
+	return b.String()
+}
+
+func TestWriteTablePrintsOneColumnPerRunAndOneRowPerFigure(t *testing.T) {
+	if got := comparisonTable(t); got != wantTable {
+		t.Errorf("table:\n%s\nwant:\n%s", got, wantTable)
 	}
 }
 
