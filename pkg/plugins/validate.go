@@ -21,6 +21,7 @@ import (
 	frameworkplugins "k8s.io/kubernetes/pkg/scheduler/framework/plugins"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/berth-sched/berth/pkg/apis/config"
 	"github.com/berth-sched/berth/pkg/plugins/priorityheadroom"
@@ -457,10 +458,19 @@ func duplicateKey(n *yaml.Node, path string) *argsError {
 }
 
 // nodeJSON is the YAML node as JSON, the form the framework hands plugins their args
-// in; nil for no args.
+// in; nil for no args. The node is read as upstream's loader reads the file
+// (sigs.k8s.io/yaml, YAML 1.1), not as yaml.v3 parsed it (YAML 1.2): an unquoted yes,
+// no, on or off is a boolean to the plugin, and must be one to the check. A subtree
+// that cannot stand alone (an alias to an anchor outside the args) is read from the
+// parsed node instead.
 func nodeJSON(n *yaml.Node) ([]byte, error) {
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
+	}
+	if text, err := yaml.Marshal(n); err == nil {
+		if data, err := sigsyaml.YAMLToJSON(text); err == nil {
+			return data, nil
+		}
 	}
 	var v any
 	if err := n.Decode(&v); err != nil {

@@ -152,3 +152,34 @@ func TestCheckConfigNamesTheLineOfTheBadField(t *testing.T) {
 		})
 	}
 }
+
+// Upstream's loader reads the file as YAML 1.1 (sigs.k8s.io/yaml): an unquoted yes or
+// on reaches the plugin as a boolean. The check reads it the same way, so the mistake
+// is named with its line before anything starts, not at plugin start without a file.
+func TestCheckConfigReadsArgumentsAsUpstreamsYAMLDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name, profiles, want string
+	}{
+		{"PriorityTaints value yes",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityTaints\n" +
+				"  pluginConfig:\n  - name: PriorityTaints\n    args:\n      rules:\n      - key: berth.io/reserved\n        value: yes\n        minPriority: 1000000\n",
+			"config.yaml:14: profile berth-scheduler: pluginConfig[0]: PriorityTaints: args.rules[0].value: bool is not allowed here, want a string"},
+		{"PriorityPlacement spreadTopologyKey on",
+			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityPlacement\n" +
+				"  pluginConfig:\n  - name: PriorityPlacement\n    args:\n      spreadTopologyKey: on\n",
+			"PriorityPlacement: args.spreadTopologyKey: bool is not allowed here, want a string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckConfig("config.yaml", configWith(tc.profiles))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	// Quoted, the same values are strings and pass.
+	quoted := "- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityTaints\n" +
+		"  pluginConfig:\n  - name: PriorityTaints\n    args:\n      rules:\n      - key: berth.io/reserved\n        value: \"yes\"\n        minPriority: 1000000\n"
+	if err := CheckConfig("config.yaml", configWith(quoted)); err != nil {
+		t.Fatalf("a quoted yes is refused: %v", err)
+	}
+}
