@@ -508,6 +508,13 @@ func TestScenarioErrors(t *testing.T) {
 		{"every problem of a file at once", "nodeGroups:\n- {name: n, count: -1, cpu: 1, memory: 1Gi}\npodGroups:\n- {name: a, count: -2}\n", []string{
 			"s.yaml:2: nodeGroups[0].count: invalid value -1: must be 0 or more",
 			"s.yaml:4: podGroups[0].count: invalid value -2: must be 0 or more"}},
+		// The passes of docs/simulator.md's "Strict checking": a pass runs only once
+		// the passes before it found nothing.
+		{"a field that cannot be read hides what the others mean", nodes + "podGroups:\n- {name: a, count: -3}\n- {name: b, count: 1, Requests: {cpu: 1}}\n", []string{
+			`s.yaml:4: podGroups[1]: unknown field "Requests" (did you mean "requests"?); allowed fields: affinity, arrival, boundTo, count, duration, labels, limits, name, namespace, nodeSelector, priorityClassName, requests, terminationGracePeriodSeconds, tolerations, topologySpreadConstraints`}},
+		{"what the fields mean and upstream's validation are one pass", nodes + "podGroups:\n- {name: a, count: -3}\n- {name: b, count: 1, requests: {cpu: 500m}, limits: {cpu: 100m}}\n", []string{
+			"s.yaml:3: podGroups[0].count: invalid value -3: must be 0 or more",
+			`s.yaml:4: podGroups[1].requests: Invalid value: "500m": must be less than or equal to cpu limit of 100m`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w, err := ParseScenario("s.yaml", []byte(c.yaml), 1)
