@@ -10,6 +10,14 @@ func configWith(profiles string) []byte {
 	return []byte("apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n" + profiles)
 }
 
+// expectRefused requires CheckConfig to refuse the profiles with an error containing want.
+func expectRefused(t *testing.T, profiles, want string) {
+	t.Helper()
+	if err := CheckConfig("config.yaml", configWith(profiles)); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+}
+
 // The framework is built only after the check, so the check is what names a plugins
 // list's mistakes; a misspelt disable would otherwise leave the plugin running.
 func TestCheckConfigNamesAPluginsListEntryThatIsNoPlugin(t *testing.T) {
@@ -114,12 +122,7 @@ func TestCheckConfigSaysWhatShapeArgumentsTake(t *testing.T) {
 			"- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityHeadroom\n  pluginConfig:\n  - name: PriorityHeadroom\n    args:\n      reservations:\n      - belowPriority: 1000\n        reservePercent: 10\n",
 			"PriorityHeadroom: args.reservations[0].reservePercent: number is not allowed here, want an object (a map of names to values, each an integer from -2147483648 to 2147483647)"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := CheckConfig("config.yaml", configWith(tc.profiles))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v does not contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectRefused(t, tc.profiles, tc.want) })
 	}
 }
 
@@ -144,12 +147,7 @@ func TestCheckConfigNamesTheLineOfTheBadField(t *testing.T) {
 			headroom("      - belowPriority: 1000000\n        reservePercent: {cpu: 10}\n      - belowPriority: 1000\n"),
 			"config.yaml:15: profile berth-scheduler: pluginConfig[0]: PriorityHeadroom: args.reservations[1].reservePercent: Required value"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := CheckConfig("config.yaml", configWith(tc.profiles))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v does not contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectRefused(t, tc.profiles, tc.want) })
 	}
 }
 
@@ -169,12 +167,7 @@ func TestCheckConfigReadsArgumentsAsUpstreamsYAMLDoes(t *testing.T) {
 				"  pluginConfig:\n  - name: PriorityPlacement\n    args:\n      spreadTopologyKey: on\n",
 			"PriorityPlacement: args.spreadTopologyKey: bool is not allowed here, want a string"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := CheckConfig("config.yaml", configWith(tc.profiles))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectRefused(t, tc.profiles, tc.want) })
 	}
 	// Quoted, the same values are strings and pass.
 	quoted := "- schedulerName: berth-scheduler\n  plugins:\n    multiPoint:\n      enabled:\n      - name: PriorityTaints\n" +
